@@ -1,0 +1,32 @@
+# Two commands: `make run` serves http://127.0.0.1:8080 on the embedded default,
+# `make test` runs the whole suite. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench install install-test lint clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
+	@$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: setup.py setup.cfg | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: setup.py setup.cfg | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# A local scorekeeper key so curl and /console work at once; set your own for anything real.
+run: install
+	SCOREBOARD_API_KEYS="$${SCOREBOARD_API_KEYS:-dev-key}" $(BIN)/python -m scoreboard serve
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,85 @@
+"""The live message shapes, built and serialized once per event, and a short history of them.
+
+The history lets a fan that reconnects with `since` be answered from memory (the common
+case: a blip of a few seconds) instead of refolding the log for every reconnecting fan.
+"""
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from .domain import Event, MatchState, apply, fold
+from .hub import Frame
+
+
+def dumps(message: Any) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_message(match_id: str, event: Event, state: MatchState) -> dict[str, Any]:
+    return {
+        "type": "event", "match_id": match_id, "seq": event.seq, "event": event.to_dict(),
+        "score": state.score, "status": state.status, "period": state.period,
+    }
+
+
+def event_frame(match_id: str, event: Event, state: MatchState) -> Frame:
+    return Frame(match_id, event.seq, dumps(event_message(match_id, event, state)))
+
+
+def snapshot_message(view: dict[str, Any], events: Sequence[Event]) -> dict[str, Any]:
+    return {"type": "snapshot", "match": view, "events": [event.to_dict() for event in events]}
+
+
+def frames_from_log(match_id: str, log: Sequence[Event]) -> list[Frame]:
+    """One frame per event with the state right after it, as fans saw them live."""
+    frames = []
+    state = MatchState()
+    for index, event in enumerate(log):
+        if event.type == "retract":
+            state = fold(log[: index + 1])  # rare: undoing may touch status, so refold
+        else:
+            state = replace(apply(state, event), seq=event.seq)
+        frames.append(event_frame(match_id, event, state))
+    return frames
+
+
+class FrameHistory:
+    """The last `depth` frames of each match, in seq order, filled as events commit."""
+
+    def __init__(self, depth: int) -> None:
+        self._depth = depth
+        self._frames: dict[str, deque[Frame]] = {}  # match id -> its latest frames
+
+    def add(self, frame: Frame) -> None:
+        frames = self._frames.get(frame.match_id)
+        if frames is None:
+            frames = self._frames[frame.match_id] = deque(maxlen=self._depth)
+        if frames and frame.seq != frames[-1].seq + 1:
+            frames.clear()  # a gap (e.g. another instance's events missed): keep only what is whole
+        frames.append(frame)
+
+    def since(self, match_id: str, seq: int) -> list[Frame] | None:
+        """Frames after `seq`, or None when the history does not reach back that far."""
+        frames = self._frames.get(match_id)
+        if not frames or frames[0].seq > seq + 1:
+            return None
+        return [frame for frame in frames if frame.seq > seq]
+
+    def backfill(self, match_id: str, frames: Iterable[Frame]) -> None:
+        """Put older frames (rebuilt from the log) in front of what live commits added."""
+        older = [frame for frame in frames]
+        current = self._frames.get(match_id)
+        if current:
+            older = [frame for frame in older if frame.seq < current[0].seq]
+            if not older or older[-1].seq + 1 != current[0].seq:
+                return
+            older.extend(current)
+        merged: deque[Frame] = deque(older, maxlen=self._depth)
+        self._frames[match_id] = merged
+
+    def forget(self, match_id: str) -> None:
+        self._frames.pop(match_id, None)

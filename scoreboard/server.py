@@ -1,0 +1,95 @@
+"""Running the service: logging, signals, graceful shutdown, worker processes."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from .logs import setup_logging
+from .settings import Settings
+from .web.app import create_app
+from .web.keys import CONNECTIONS_KEY
+
+log = logging.getLogger("scoreboard")
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_SERVICE_RESTART = 1012
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT; returns the process exit code."""
+    setup_logging(settings.log_level, settings.log_format)
+    if settings.web_concurrency > 1 and not settings.redis_url:
+        print(
+            f"scoreboard: bad setting: WEB_CONCURRENCY={settings.web_concurrency} needs REDIS_URL: "
+            "workers on one SQLite file would each keep their own hub and log cache. "
+            "Set WEB_CONCURRENCY=1 or configure Redis.",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.web_concurrency > 1:
+        return _run_workers(settings)
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings, reuse_port: bool = False) -> int:
+    app = create_app(settings)
+    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
+    try:
+        await site.start()
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", settings.host, settings.port, exc.strerror or exc)
+        await runner.cleanup()
+        return 1
+    log.info("scoreboard serving on http://%s:%s (%s)", settings.host, settings.port,
+             "redis " + settings.public_dict()["redis_url"] if settings.redis_url else f"sqlite {settings.db}")
+    if not settings.api_keys:
+        log.warning("no SCOREBOARD_API_KEYS set: nobody can post events")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def request_stop(code: int, name: str) -> None:
+        log.info("%s received: shutting down", name)
+        app[CONNECTIONS_KEY].close_code = code
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGTERM, request_stop, CLOSE_SERVICE_RESTART, "SIGTERM")
+    loop.add_signal_handler(signal.SIGINT, request_stop, CLOSE_GOING_AWAY, "SIGINT")
+    await stop.wait()
+    # cleanup(): stop listening, on_shutdown (tell live clients), wait for in-flight requests
+    # up to shutdown_timeout, then close the store.
+    await runner.cleanup()
+    log.info("stopped")
+    return 0
+
+
+def _run_workers(settings: Settings) -> int:
+    """Fork WEB_CONCURRENCY workers sharing the port (SO_REUSEPORT); relay signals to them."""
+    children: list[int] = []
+    for _ in range(settings.web_concurrency):
+        pid = os.fork()
+        if pid == 0:
+            code = asyncio.run(_serve(settings, reuse_port=True))
+            os._exit(code)
+        children.append(pid)
+
+    def relay(signum: int, _frame: object) -> None:
+        for child in children:
+            try:
+                os.kill(child, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, relay)
+    signal.signal(signal.SIGINT, relay)
+    worst = 0
+    for child in children:
+        _, status = os.waitpid(child, 0)
+        worst = max(worst, os.waitstatus_to_exitcode(status))
+    return worst

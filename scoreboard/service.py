@@ -1,0 +1,112 @@
+"""ScoreService: the one place the web edge talks to. Ingest goes store (durable) -> hub.
+
+It knows nothing of HTTP: handlers pass validated drafts in and get plain dicts back.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .domain import EventDraft, Match, match_view, slugify
+from .errors import MatchNotFound
+from .frames import FrameHistory, dumps, event_frame, frames_from_log, snapshot_message
+from .hub import Frame, Hub
+from .store.base import Committed, EventStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """What a fan is sent on (re)subscribing: a snapshot, or the frames it missed."""
+
+    snapshot: str | None
+    frames: list[Frame]
+    seq: int  # where the fan stands afterwards
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    created: bool  # False: every event was a retry of one already stored
+    body: dict[str, Any]
+
+
+class ScoreService:
+    def __init__(self, store: EventStore, hub: Hub, snapshot_events: int = 200) -> None:
+        self.store = store
+        self.hub = hub
+        self.snapshot_events = snapshot_events
+        self.history = FrameHistory(depth=snapshot_events)
+        store.add_commit_listener(self._publish)
+
+    async def start(self) -> None:
+        await self.store.open()
+
+    async def stop(self) -> None:
+        await self.store.close()
+
+    # -- scorekeepers ------------------------------------------------------------------------
+
+    async def create_match(self, data: dict[str, Any]) -> dict[str, Any]:
+        match_id = data.get("id") or slugify(f"{data['home']}-v-{data['away']}")
+        match = Match(
+            id=match_id, home=data["home"], away=data["away"], starts_at=data.get("starts_at"),
+            private=bool(data.get("private", False)),
+        )
+        await self.store.create_match(match)
+        return await self.get_match(match.id)
+
+    async def ingest(self, match_id: str, drafts: list[EventDraft]) -> IngestResult:
+        acceptance = await self.store.append(match_id, drafts)
+        events = [event.to_dict() for event, _ in acceptance.results]
+        # The score as of this batch's last event, even if the log moved on meanwhile.
+        body = {"events": events, "seq": events[-1]["seq"], "score": acceptance.state.score}
+        return IngestResult(created=acceptance.created, body=body)
+
+    # -- readers -----------------------------------------------------------------------------
+
+    async def list_matches(self, status: str | None = None) -> list[dict[str, Any]]:
+        return [match_view(match, state) for match, state in await self.store.list(status)]
+
+    async def get_match(self, match_id: str) -> dict[str, Any]:
+        match, state = await self.store.get(match_id)
+        return match_view(match, state)
+
+    async def events_since(self, match_id: str, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        return [event.to_dict() for event in await self.store.events_since(match_id, since, limit)]
+
+    async def catch_up(self, match_id: str, since: int | None) -> CatchUp:
+        """The events after `since` when they are still at hand, else a snapshot.
+
+        Raises MatchNotFound.
+        """
+        match, state = await self.store.get(match_id)
+        if since is None or since > state.seq or state.seq - since > self.snapshot_events:
+            # No cursor, a cursor from another life of the log, or a gap too long to replay.
+            tail = await self.store.tail(match_id, self.snapshot_events)
+            snapshot = dumps(snapshot_message(match_view(match, state), tail))
+            return CatchUp(snapshot, [], state.seq)
+        frames = self.history.since(match_id, since)
+        if frames is None:
+            log_events = await self.store.events_since(match_id, 0, state.seq)
+            rebuilt = frames_from_log(match_id, log_events)
+            self.history.backfill(match_id, rebuilt)
+            frames = [frame for frame in rebuilt if frame.seq > since]
+        return CatchUp(None, frames, frames[-1].seq if frames else since)
+
+    async def exists(self, match_id: str) -> bool:
+        try:
+            await self.store.get(match_id)
+        except MatchNotFound:
+            return False
+        return True
+
+    # -- fan-out -----------------------------------------------------------------------------
+
+    def _publish(self, committed: Committed) -> None:
+        match_id = committed.match.id
+        for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
+            frame: Frame = event_frame(match_id, event, state)
+            self.history.add(frame)
+            self.hub.publish(frame)

@@ -1,0 +1,166 @@
+"""Settings: defaults in config/default.toml, overridden by the environment, then by CLI flags.
+
+TOML because Python 3.11 reads it with the standard library (tomllib), it has comments and
+types, and it is what Python packaging already uses. Platform variables keep the names
+platforms give them (PORT, HOST, REDIS_URL, WEB_CONCURRENCY); ours are SCOREBOARD_<NAME>.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG = CONFIG_DIR / "default.toml"
+PLATFORM_ENV = {"host": "HOST", "port": "PORT", "redis_url": "REDIS_URL",
+                "web_concurrency": "WEB_CONCURRENCY"}
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; the message names it and is shown as one line."""
+
+
+def _opt(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _opt("127.0.0.1", "interface to listen on (0.0.0.0 on a platform)")
+    port: int = _opt(8080, "TCP port to listen on")
+    db: str = _opt("scoreboard.db", "SQLite file of the embedded default (created on first start)")
+    api_keys: tuple[str, ...] = _opt((), "comma-separated scorekeeper API keys")
+    redis_url: str = _opt("", "redis:// or rediss:// URL; when set, state and fan-out live in Redis")
+    redis_tls_insecure: bool = _opt(False, "accept a self-signed certificate on rediss:// (hosted Redis)")
+    web_concurrency: int = _opt(1, "worker processes sharing the port")
+    log_level: str = _opt("info", "debug, info, warning or error")
+    log_format: str = _opt("text", "text or json")
+    ws_ping_interval: float = _opt(20.0, "seconds between server pings; keep under the router's 55 s idle cut")
+    subscriber_buffer: int = _opt(512, "frames queued for one slow subscriber before it is disconnected")
+    snapshot_events: int = _opt(200, "events of the log tail sent with a snapshot")
+    max_body_bytes: int = _opt(65536, "largest request body accepted")
+    max_ws_message_bytes: int = _opt(16384, "largest WebSocket message accepted from a client")
+    allowed_origins: tuple[str, ...] = _opt((), "origins allowed for CORS and WebSocket (empty = any)")
+    frame_ancestors: str = _opt("*", "CSP frame-ancestors for the /embed/{id} iframe")
+    shutdown_timeout: float = _opt(10.0, "seconds to finish in-flight work on SIGTERM (platforms kill at 30)")
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"port: {self.port} is not a TCP port (1-65535)")
+        if self.web_concurrency < 1:
+            raise SettingsError(f"web_concurrency: must be at least 1, got {self.web_concurrency}")
+        if self.log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise SettingsError(f"log_level: {self.log_level!r} is not debug, info, warning or error")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"log_format: {self.log_format!r} is not text or json")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("redis_url: must start with redis://, rediss:// or unix://")
+        for name in ("ws_ping_interval", "shutdown_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be greater than 0")
+        for name in ("subscriber_buffer", "snapshot_events", "max_body_bytes", "max_ws_message_bytes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name}: must be at least 1")
+        if any(not key for key in self.api_keys):
+            raise SettingsError("api_keys: contains an empty key")
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings with secrets masked, safe to log."""
+        shown = dataclasses.asdict(self)
+        shown["api_keys"] = f"<{len(self.api_keys)} keys>"
+        if self.redis_url and "@" in self.redis_url:
+            scheme, rest = self.redis_url.split("://", 1)
+            shown["redis_url"] = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+        return shown
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def env_name(name: str) -> str:
+    return PLATFORM_ENV.get(name, f"SCOREBOARD_{name.upper()}")
+
+
+def _convert(name: str, raw: Any, source: str) -> Any:
+    kind = FIELDS[name].type
+    try:
+        if kind == "int":
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if kind.startswith("tuple"):
+            items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        return str(raw)
+    except ValueError:
+        expected = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(kind, kind)
+        raise SettingsError(f"{source}: {raw!r} is not {expected}") from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    unknown = set(table) - set(FIELDS)
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting {sorted(unknown)[0]!r}")
+    return {name: _convert(name, value, f"{path.name}: {name}") for name, value in table.items()}
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Merge the three layers; raises SettingsError naming the first bad setting.
+
+    `cli` holds parsed flag values by setting name (None = flag not given).
+    """
+    env = os.environ if env is None else env
+    path = config_file or Path(env.get("SCOREBOARD_CONFIG") or DEFAULT_CONFIG)
+    values: dict[str, Any] = read_config_file(path) if path.exists() or config_file else {}
+    for name in FIELDS:
+        key = env_name(name)
+        if key in env:
+            values[name] = _convert(name, env[key], key)
+    for name, raw in (cli or {}).items():
+        if name in FIELDS and raw is not None:
+            values[name] = _convert(name, raw, "--" + name.replace("_", "-"))
+    return Settings(**values)
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """One flag per setting, with its environment variable and default in the help.
+
+    `suppress`: leave flags not given out of the namespace (for a subcommand's copy).
+    """
+    defaults = Settings()
+    for name, spec in FIELDS.items():
+        default = getattr(defaults, name)
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        parser.add_argument(
+            "--" + name.replace("_", "-"), dest=name, metavar=env_name(name),
+            default=argparse.SUPPRESS if suppress else None,
+            help=f"{spec.metadata['help']} [env {env_name(name)}; default {shown!r}]",
+        )
+

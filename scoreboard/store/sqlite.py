@@ -1,0 +1,430 @@
+"""The embedded default store: one SQLite file, written by one thread with group commit.
+
+Why this shape:
+- SQLite calls block, so they never run on the event loop: a single writer thread owns the
+  connection and every statement goes through it.
+- Appends are checked against an in-memory copy of each active match's log, on the loop, with
+  no await between the check and the hand-off to the writer. So the check is atomic and
+  appends to one match do not wait for each other's disk flush.
+- The writer takes every job waiting in its queue into one transaction (group commit): many
+  scorekeepers share one fsync, and a 2xx is still only sent after the commit returns.
+- The process that opens the file owns it: several processes on one file would each have their
+  own in-memory copy, which is why WEB_CONCURRENCY > 1 is refused on this store.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..domain import (
+    Acceptance, Event, EventDraft, Known, Match, MatchState, NeedsFullLog, accept, fold, references,
+)
+from ..errors import MatchExists, MatchNotFound, StoreUnavailable
+from .base import Committed, CommitListener
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS matches (
+    id TEXT PRIMARY KEY, home TEXT NOT NULL, away TEXT NOT NULL, starts_at TEXT,
+    created_at TEXT NOT NULL, private INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL, period INTEGER NOT NULL, home_score INTEGER NOT NULL,
+    away_score INTEGER NOT NULL, seq INTEGER NOT NULL, retracted TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    match_id TEXT NOT NULL REFERENCES matches(id), seq INTEGER NOT NULL, id TEXT NOT NULL,
+    type TEXT NOT NULL, at TEXT NOT NULL, fields TEXT NOT NULL,
+    PRIMARY KEY (match_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_client_id ON events (match_id, id);
+"""
+# Jobs taken into one transaction at most: bounds the latency one commit can add.
+GROUP_COMMIT_LIMIT = 512
+
+
+@dataclass
+class _MatchRecord:
+    """An active match: its whole log in memory (a match has hundreds of events, not millions)."""
+
+    match: Match
+    log: list[Event]
+    by_id: dict[str, Event]
+    pending: MatchState  # after every accepted event, committed or not: what new drafts see
+    committed: MatchState  # after every durable event: what readers see
+    generation: int
+    waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+
+
+@dataclass
+class _WriteJob:
+    """Statements for one transaction slot; `done` runs on the loop with None or the error."""
+
+    statements: Callable[[sqlite3.Connection], None]
+    done: Callable[[BaseException | None], None]
+    match_id: str = ""
+    generation: int = 0
+
+
+@dataclass
+class _ReadJob:
+    query: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+
+
+class SqliteStore:
+    """EventStore on one SQLite file; see the module docstring for the design."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._jobs: queue.SimpleQueue[_WriteJob | _ReadJob | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._records: dict[str, _MatchRecord] = {}  # match id -> active match
+        self._loading: dict[str, asyncio.Future[_MatchRecord]] = {}
+        self._generation = 0
+        self._listeners: list[CommitListener] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        started: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(
+            target=self._run_writer, args=(started,), name="sqlite-writer", daemon=True,
+        )
+        self._thread.start()
+        await started
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        self._jobs.put(None)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._thread = None
+
+    async def ready(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, match_id: str) -> tuple[Match, MatchState]:
+        record = await self._record(match_id)
+        return record.match, record.committed
+
+    async def list(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
+        def query(conn: sqlite3.Connection) -> list[tuple[Match, MatchState]]:
+            sql = "SELECT * FROM matches"
+            args: tuple[Any, ...] = ()
+            if status:
+                sql += " WHERE status = ?"
+                args = (status,)
+            rows = conn.execute(sql + " ORDER BY created_at DESC, id", args).fetchall()
+            return [_row_to_match(row) for row in rows]
+
+        return await self._read(query)
+
+    async def events_since(self, match_id: str, since: int, limit: int | None = None) -> list[Event]:
+        record = await self._record(match_id)
+        end = record.committed.seq
+        start = max(0, since)
+        if limit is not None:
+            end = min(end, start + limit)
+        return record.log[start:end]
+
+    async def tail(self, match_id: str, count: int) -> list[Event]:
+        record = await self._record(match_id)
+        end = record.committed.seq
+        return record.log[max(0, end - count):end]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def create_match(self, match: Match) -> Match:
+        exists = await self._read(
+            lambda conn: conn.execute("SELECT 1 FROM matches WHERE id = ?", (match.id,)).fetchone()
+        )
+        if exists:
+            raise MatchExists(f"match {match.id!r} already exists")
+        state = MatchState()
+
+        def statements(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO matches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (match.id, match.home, match.away, match.starts_at, match.created_at,
+                 int(match.private), state.status, state.period, 0, 0, 0, "[]"),
+            )
+
+        try:
+            await self._write(statements)
+        except sqlite3.IntegrityError:
+            raise MatchExists(f"match {match.id!r} already exists") from None
+        return match
+
+    async def append(self, match_id: str, drafts: list[EventDraft]) -> Acceptance:
+        record = await self._record(match_id)
+        seqs, ids = references(drafts)
+        known = Known(
+            by_seq={seq: record.log[seq - 1] for seq in seqs if 0 < seq <= len(record.log)},
+            by_id={cid: record.by_id[cid] for cid in ids if cid in record.by_id},
+        )
+        try:
+            acceptance = accept(record.pending, drafts, known)
+        except NeedsFullLog:
+            acceptance = accept(record.pending, drafts, known, log=record.log)
+        if not acceptance.created:
+            # A pure retry: answer only once the original is durable, with the score it had then.
+            last = max(e.seq for e, _ in acceptance.results)
+            await self._wait_committed(record, last)
+            return replace(acceptance, state=fold(record.log[:last]))
+        new_events = acceptance.new_events
+        record.log.extend(new_events)
+        record.by_id.update((event.id, event) for event in new_events)
+        record.pending = acceptance.state
+        done: asyncio.Future[None] = self._loop_or_fail().create_future()
+
+        def statements(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO events VALUES (?,?,?,?,?,?)",
+                [(match_id, e.seq, e.id, e.type, e.at, json.dumps(dict(e.fields))) for e in new_events],
+            )
+            _save_state(conn, match_id, acceptance.state)
+
+        def finished(error: BaseException | None) -> None:
+            if error is None:
+                self._on_committed(record, acceptance)
+                done.set_result(None)
+            else:
+                self._forget(record, error)
+                done.set_exception(StoreUnavailable("the event could not be stored; retry"))
+
+        self._jobs.put(_WriteJob(statements, finished, match_id, record.generation))
+        await done
+        return acceptance
+
+    # -- internals on the loop ---------------------------------------------------------------
+
+    def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or self._thread is None:
+            raise StoreUnavailable("the store is not open")
+        return self._loop
+
+    async def _read(self, query: Callable[[sqlite3.Connection], Any]) -> Any:
+        future: asyncio.Future[Any] = self._loop_or_fail().create_future()
+        self._jobs.put(_ReadJob(query, future))
+        return await future
+
+    async def _write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
+        future: asyncio.Future[None] = self._loop_or_fail().create_future()
+
+        def done(error: BaseException | None) -> None:
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+        self._jobs.put(_WriteJob(statements, done))
+        await future
+
+    async def _record(self, match_id: str) -> _MatchRecord:
+        record = self._records.get(match_id)
+        if record is not None:
+            return record
+        loading = self._loading.get(match_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(match_id))
+            self._loading[match_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(match_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, match_id: str) -> _MatchRecord:
+        def query(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
+            row = conn.execute("SELECT * FROM matches WHERE id = ?", (match_id,)).fetchone()
+            events = conn.execute(
+                "SELECT seq, id, type, at, fields FROM events WHERE match_id = ? ORDER BY seq",
+                (match_id,),
+            ).fetchall()
+            return row, events
+
+        row, rows = await self._read(query)
+        if row is None:
+            raise MatchNotFound(f"no match {match_id!r}")
+        events = [Event(seq=r[0], id=r[1], type=r[2], at=r[3], fields=json.loads(r[4])) for r in rows]
+        state = fold(events)
+        self._generation += 1
+        record = _MatchRecord(
+            match=_row_to_match(row)[0], log=events, by_id={e.id: e for e in events},
+            pending=state, committed=state, generation=self._generation,
+        )
+        self._records[match_id] = record
+        return record
+
+    async def _wait_committed(self, record: _MatchRecord, seq: int) -> None:
+        if record.committed.seq >= seq:
+            return
+        waiter: asyncio.Future[None] = self._loop_or_fail().create_future()
+        record.waiters.append((seq, waiter))
+        await waiter
+
+    def _on_committed(self, record: _MatchRecord, acceptance: Acceptance) -> None:
+        record.committed = acceptance.state
+        committed = Committed(record.match, acceptance)
+        for listener in self._listeners:
+            try:
+                listener(committed)
+            except Exception:
+                log.exception("commit listener failed for match %s", record.match.id)
+        still_waiting = []
+        for seq, waiter in record.waiters:
+            if seq <= record.committed.seq:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still_waiting.append((seq, waiter))
+        record.waiters = still_waiting
+
+    def _forget(self, record: _MatchRecord, error: BaseException) -> None:
+        """Drop a match whose write failed: its in-memory log ran ahead of the file."""
+        log.error("write to %s failed for match %s: %s", self._path, record.match.id, error)
+        if self._records.get(record.match.id) is record:
+            del self._records[record.match.id]
+        for _, waiter in record.waiters:
+            if not waiter.done():
+                waiter.set_exception(StoreUnavailable("the event could not be stored; retry"))
+        record.waiters = []
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def _run_writer(self, started: asyncio.Future[None]) -> None:
+        loop = self._loop
+        assert loop is not None
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: in WAL mode, NORMAL may lose the last commits on power loss; a 2xx is a promise.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            loop.call_soon_threadsafe(_settle, started, StoreUnavailable(f"cannot open {self._path}: {exc}"), None)
+            return
+        loop.call_soon_threadsafe(_settle, started, None, None)
+        failed: set[tuple[str, int]] = set()  # (match, generation) whose earlier write failed
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            batch = [job]
+            while len(batch) < GROUP_COMMIT_LIMIT:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._jobs.put(None)  # finish this batch, then stop
+                    break
+                batch.append(more)
+            writes = []
+            for item in batch:
+                if isinstance(item, _ReadJob):
+                    _run_read(conn, item, loop)
+                else:
+                    writes.append(item)
+            if writes:
+                self._commit(conn, writes, failed, loop)
+        conn.close()
+
+    def _commit(
+        self, conn: sqlite3.Connection, writes: list[_WriteJob],
+        failed: set[tuple[str, int]], loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        outcomes: list[BaseException | None] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in writes:
+                if (job.match_id, job.generation) in failed:
+                    raise _Skip()
+                job.statements(conn)
+            conn.execute("COMMIT")
+            outcomes = [None] * len(writes)
+        except Exception:
+            # One bad job must not sink the others: redo them one transaction each.
+            _rollback(conn)
+            outcomes = []
+            for job in writes:
+                key = (job.match_id, job.generation)
+                if key in failed:
+                    outcomes.append(StoreUnavailable("an earlier write of this match failed"))
+                    continue
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    job.statements(conn)
+                    conn.execute("COMMIT")
+                    outcomes.append(None)
+                except Exception as exc:
+                    _rollback(conn)
+                    if job.match_id:
+                        failed.add(key)
+                    outcomes.append(exc)
+        loop.call_soon_threadsafe(_report, writes, outcomes)
+
+
+class _Skip(Exception):
+    """Leaves the group transaction to redo its jobs one by one."""
+
+
+def _report(writes: list[_WriteJob], outcomes: list[BaseException | None]) -> None:
+    for job, outcome in zip(writes, outcomes):
+        job.done(outcome)
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException | None, value: Any) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)
+
+
+def _run_read(conn: sqlite3.Connection, job: _ReadJob, loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        value = job.query(conn)
+    except Exception as exc:
+        loop.call_soon_threadsafe(_settle, job.future, exc, None)
+    else:
+        loop.call_soon_threadsafe(_settle, job.future, None, value)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _save_state(conn: sqlite3.Connection, match_id: str, state: MatchState) -> None:
+    conn.execute(
+        "UPDATE matches SET status=?, period=?, home_score=?, away_score=?, seq=?, retracted=?"
+        " WHERE id=?",
+        (state.status, state.period, state.home, state.away, state.seq,
+         json.dumps(sorted(state.retracted)), match_id),
+    )
+
+
+def _row_to_match(row: Any) -> tuple[Match, MatchState]:
+    (match_id, home, away, starts_at, created_at, private,
+     status, period, home_score, away_score, seq, retracted) = row
+    match = Match(id=match_id, home=home, away=away, starts_at=starts_at,
+                  created_at=created_at, private=bool(private))
+    state = MatchState(status=status, period=period, home=home_score, away=away_score, seq=seq,
+                       retracted=frozenset(json.loads(retracted)))
+    return match, state

@@ -1,0 +1,68 @@
+"""create_app(settings) -> web.Application: wiring only, no logic of its own."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..hub import Hub
+from ..service import ScoreService
+from ..settings import Settings
+from ..store import make_store
+from . import api, live, sse
+from .auth import KeyRing
+from .connections import ConnectionRegistry
+from .errors import error_middleware
+from .keys import CONNECTIONS_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
+from .origins import cors_middleware
+from .pages import setup_pages
+
+log = logging.getLogger(__name__)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_SERVICE_RESTART = 1012
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, cors_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    hub = Hub()
+    app[SETTINGS_KEY] = settings
+    app[HUB_KEY] = hub
+    app[SERVICE_KEY] = ScoreService(make_store(settings), hub, settings.snapshot_events)
+    app[KEYRING_KEY] = KeyRing(settings.api_keys)
+    app[CONNECTIONS_KEY] = ConnectionRegistry()
+    app.add_routes(api.routes)
+    app.add_routes(live.routes)
+    app.add_routes(sse.routes)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    setup_pages(app)
+    app.cleanup_ctx.append(_service_lifetime)
+    app.on_shutdown.append(_close_live_connections)
+    return app
+
+
+async def _service_lifetime(app: web.Application):  # type: ignore[no-untyped-def]
+    service = app[SERVICE_KEY]
+    await service.start()
+    yield
+    await service.stop()
+
+
+async def _close_live_connections(app: web.Application) -> None:
+    code = app[CONNECTIONS_KEY].close_code
+    reason = "server restarting: reconnect" if code == CLOSE_SERVICE_RESTART else "server going away"
+    await app[CONNECTIONS_KEY].close_all(code, reason)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers. Readiness is /readyz."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    ready = await request.app[SERVICE_KEY].store.ready()
+    return web.json_response({"ready": ready}, status=200 if ready else 503)

@@ -1,0 +1,34 @@
+"""Open live connections (WebSocket and SSE), so shutdown can tell each one to reconnect."""
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+
+class LiveConnection(Protocol):
+    async def close_for_restart(self, code: int, reason: str) -> None:
+        """Tell the client to reconnect (WebSocket close code, or an SSE message) and end."""
+
+
+class ConnectionRegistry:
+    def __init__(self) -> None:
+        self._open: set[LiveConnection] = set()
+        # What live clients are told at shutdown: 1001 going away, or 1012 restart (SIGTERM).
+        self.close_code = 1001
+
+    def add(self, connection: LiveConnection) -> None:
+        self._open.add(connection)
+
+    def discard(self, connection: LiveConnection) -> None:
+        self._open.discard(connection)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    async def close_all(self, code: int, reason: str) -> None:
+        """Close every connection at once; one stuck client cannot hold up the rest."""
+        connections = tuple(self._open)
+        if connections:
+            await asyncio.gather(
+                *(c.close_for_restart(code, reason) for c in connections), return_exceptions=True,
+            )
