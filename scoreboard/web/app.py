@@ -14,7 +14,7 @@ from .auth import KeyRing
 from .connections import ConnectionRegistry
 from .errors import error_middleware
 from .keys import CONNECTIONS_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
-from .origins import cors_middleware
+from .origins import add_cors_headers, cors_middleware
 from .pages import setup_pages
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     app.cleanup_ctx.append(_service_lifetime)
     app.on_shutdown.append(_close_live_connections)
+    app.on_response_prepare.append(add_cors_headers)
     return app
 
 

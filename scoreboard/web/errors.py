@@ -22,7 +22,8 @@ HTTP_CODES = {
     415: "unsupported_media_type", 422: "validation_failed", 429: "rate_limited",
     503: "unavailable",
 }
-REQUEST_ID_KEY = "request_id"
+# Typed request storage where aiohttp has it (3.14+); a plain key before that.
+REQUEST_ID_KEY: Any = web.RequestKey("request_id", str) if hasattr(web, "RequestKey") else "request_id"
 
 
 class BadRequest(ScoreboardError):
@@ -67,7 +68,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except ScoreboardError as exc:
-        headers = {"Retry-After": "1"} if exc.status == 503 else None
+        retry_after = getattr(exc, "retry_after", None) or (1 if exc.status == 503 else None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
         response = error_response(exc.status, exc.code, exc.message, exc.fields, request_id, headers)
     except ValidationError as exc:
         response = error_response(

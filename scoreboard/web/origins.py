@@ -19,26 +19,38 @@ def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
     return origin.rstrip("/") in {entry.rstrip("/") for entry in allowed}
 
 
-@web.middleware
-async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _cors_headers(request: web.Request) -> dict[str, str] | None:
+    """The CORS headers a read-only cross-origin request gets, or None."""
     origin = request.headers.get("Origin")
-    readable = request.method in ("GET", "HEAD", "OPTIONS") and request.path.startswith(CORS_PREFIXES)
-    if not readable or origin is None:
-        return await handler(request)
+    if origin is None or request.method not in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if not request.path.startswith(CORS_PREFIXES):
+        return None
     allowed = request.app[SETTINGS_KEY].allowed_origins
     if not origin_allowed(origin, allowed):
-        return await handler(request)  # no CORS headers: the browser keeps the answer from the page
-    cors = {
-        "Access-Control-Allow-Origin": "*" if not allowed or "*" in allowed else origin,
-        "Access-Control-Expose-Headers": "X-Request-ID",
-    }
-    if allowed and "*" not in allowed:
-        cors["Vary"] = "Origin"
-    if request.method == "OPTIONS":
-        cors["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-        cors["Access-Control-Allow-Headers"] = "Last-Event-ID, Content-Type"
-        cors["Access-Control-Max-Age"] = "86400"
-        return web.Response(status=204, headers=cors)
-    response = await handler(request)
-    response.headers.update(cors)
-    return response
+        return None  # no CORS headers: the browser keeps the answer from the page
+    if not allowed or "*" in allowed:
+        return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Request-ID"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "X-Request-ID",
+            "Vary": "Origin"}
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answers preflight requests; the headers themselves are added in `add_cors_headers`."""
+    cors = _cors_headers(request)
+    if cors is not None and request.method == "OPTIONS":
+        return web.Response(status=204, headers={
+            **cors,
+            "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+            "Access-Control-Allow-Headers": "Last-Event-ID, Content-Type",
+            "Access-Control-Max-Age": "86400",
+        })
+    return await handler(request)
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare hook: reaches streamed answers (SSE) too, which middlewares cannot."""
+    cors = _cors_headers(request)
+    if cors is not None:
+        response.headers.update(cors)

@@ -1,0 +1,31 @@
+"""Shared fixtures: a real app on a temp SQLite file, a real server process on a free port."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scoreboard.settings import Settings
+from scoreboard.web.app import create_app
+from support import KEY, ServerProcess, free_port
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db=str(tmp_path / "scoreboard.db"), api_keys=(KEY, "scoped-key:scoped-match"))
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> Any:
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
+    server = ServerProcess(port=free_port(), db=tmp_path / "served.db")
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(5)

@@ -1,0 +1,93 @@
+"""Helpers shared by the tests: real clients, real server processes, no mocks."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "test-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+async def create_match(client: Any, match_id: str = "arg-fra", **extra: Any) -> dict[str, Any]:
+    body = {"id": match_id, "home": "Argentina", "away": "France", **extra}
+    response = await client.post("/api/matches", json=body, headers=AUTH)
+    assert response.status == 201, await response.text()
+    return await response.json()
+
+
+async def post_events(client: Any, match_id: str, body: Any, status: int = 201) -> dict[str, Any]:
+    response = await client.post(f"/api/matches/{match_id}/events", json=body, headers=AUTH)
+    assert response.status == status, await response.text()
+    return await response.json()
+
+
+async def receive_json(ws: Any, timeout: float = 3.0) -> dict[str, Any]:
+    return await asyncio.wait_for(ws.receive_json(), timeout)
+
+
+async def assert_nothing_arrives(ws: Any, within: float = 0.3) -> None:
+    with pytest.raises(asyncio.TimeoutError):
+        message = await asyncio.wait_for(ws.receive(), within)
+        pytest.fail(f"unexpected message: {message}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """The real service started as `make run` starts it, on a free port."""
+
+    port: int
+    db: Path
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *extra: str, env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
+        self.log_path = self.db.with_suffix(".log")
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scoreboard", "serve", "--port", str(self.port),
+             "--db", str(self.db), "--api-keys", KEY, *extra],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not listen in {timeout}s:\n{self.log_path.read_text()}")
+
+    def stop(self, sig: int = 15, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
