@@ -1,0 +1,286 @@
+// The live connection: WebSocket first, Server-Sent Events when WebSocket cannot connect.
+//
+// It keeps the last seq applied per match and resumes with `since` after every drop, so a
+// reconnect replays exactly what was missed; events at or below that seq are dropped, so a
+// replay that overlaps what was already applied changes nothing.
+
+const BASE_DELAY_MS = 500;
+// The cap keeps a phone that lost its signal for minutes from waiting minutes more once it is
+// back; full jitter spreads a stadium of clients over the whole window after a restart.
+const MAX_DELAY_MS = 10000;
+// A WebSocket that never opens this many times in a row (proxy, firewall) while HTTP works
+// means the network blocks it: use SSE. Once a WebSocket has opened, a failure is an outage.
+const WS_FAILURES_BEFORE_SSE = 3;
+const OFFLINE_AFTER_FAILURES = 4;
+const PING_INTERVAL_MS = 25000;
+const MAX_SUBSCRIPTIONS = 100;   // the server's limit per connection
+// No message, not even a pong, for this long: the connection is dead but was never closed
+// (a phone switching networks). Close it and reconnect.
+const SILENCE_LIMIT_MS = 2 * PING_INTERVAL_MS + 10000;
+
+/** A random delay in [0, min(cap, base * 2^attempt)) ms: capped exponential, full jitter. */
+export function backoffDelay(attempt, base = BASE_DELAY_MS, cap = MAX_DELAY_MS) {
+  return Math.random() * Math.min(cap, base * 2 ** Math.min(attempt, 16));
+}
+
+/** The transport asked for in the page address (`?transport=sse|ws`), else "auto". */
+export function requestedTransport() {
+  const wanted = new URLSearchParams(location.search).get("transport");
+  return wanted === "sse" || wanted === "ws" ? wanted : "auto";
+}
+
+export class LiveFeed {
+  /**
+   * matches: match ids, or ["*"] for every match.
+   * cursors: {matchId: seq} already applied (from the server-rendered page).
+   * onSnapshot(msg), onEvent(msg): called once per message, events in seq order per match.
+   * onState(state, info): state is "connecting" | "live" | "reconnecting" | "offline".
+   * allowGaps: apply an event even after a hole in the seqs (a list that shows only the
+   *   score, which every event carries whole); otherwise a hole makes it ask again.
+   */
+  constructor({ origin = location.origin, matches, cursors = {}, transport = "auto",
+                allowGaps = false,
+                onSnapshot = () => {}, onEvent = () => {}, onState = () => {} }) {
+    this.origin = origin;
+    this.allowGaps = allowGaps;
+    this.matches = [...matches];
+    this.cursors = new Map(Object.entries(cursors).map(([id, seq]) => [id, Number(seq)]));
+    this.transport = transport === "auto" ? "ws" : transport;
+    this.autoFallback = transport === "auto";
+    this.onSnapshot = onSnapshot;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.state = "connecting";
+    this.socket = null;      // the open WebSocket or EventSource, if any
+    this.attempt = 0;        // consecutive failed connections, drives the backoff
+    this.wsFailures = 0;     // WebSocket attempts that never opened
+    this.wsEverOpened = false;
+    this.retryTimer = null;
+    this.heartbeat = null;
+    this.lastHeard = 0;
+    this.stopped = false;
+    this.resyncing = new Set();
+    this._wake = () => { if (!this.socket && !this.stopped) this.reconnectNow(); };
+    this._offline = () => this._setState("offline");
+    this._visible = () => { if (document.visibilityState === "visible") this._wake(); };
+  }
+
+  start() {
+    addEventListener("online", this._wake);
+    addEventListener("offline", this._offline);
+    document.addEventListener("visibilitychange", this._visible);
+    this._connect();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    removeEventListener("online", this._wake);
+    removeEventListener("offline", this._offline);
+    document.removeEventListener("visibilitychange", this._visible);
+    clearTimeout(this.retryTimer);
+    this._drop();
+  }
+
+  /** Follow other matches from now on (a fresh connection; cursors kept for known ones). */
+  follow(matches) {
+    this.matches = [...matches];
+    this._drop();
+    this.reconnectNow();
+  }
+
+  reconnectNow() {
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    this._connect();
+  }
+
+  _query() {
+    const params = new URLSearchParams();
+    let matches = this.matches;
+    if (matches.includes("*")) {
+      // The wildcard carries no cursors: name every match we hold a cursor for as well, so
+      // the server replays what each missed. The server takes at most 100 per connection.
+      const named = [...this.cursors.keys()].filter((id) => !matches.includes(id));
+      matches = [...matches, ...named].slice(0, MAX_SUBSCRIPTIONS);
+    }
+    params.set("matches", matches.join(","));
+    const since = [...this.cursors].map(([id, seq]) => `${id}:${seq}`);
+    if (since.length) params.set("since", since.join(","));
+    return params.toString();
+  }
+
+  _connect() {
+    if (this.stopped) return;
+    this._drop();
+    if (this.transport === "sse") this._connectSse();
+    else this._connectWs();
+  }
+
+  _connectWs() {
+    const url = new URL(`/ws?${this._query()}`, this.origin);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (err) {
+      console.warn("scoreboard: cannot open WebSocket", err);
+      this._lost(0, false);
+      return;
+    }
+    let opened = false;
+    this.socket = ws;
+    ws.onopen = () => {
+      opened = true;
+      this.wsEverOpened = true;
+      this.wsFailures = 0;
+      this.lastHeard = Date.now();
+      this._startHeartbeat(ws);
+      this._setState("live");
+    };
+    ws.onmessage = (e) => this._receive(e.data);
+    ws.onclose = (e) => {
+      if (this.socket !== ws) return;   // replaced on purpose
+      this.socket = null;
+      this._stopHeartbeat();
+      this._lost(e.code, opened);
+    };
+  }
+
+  _connectSse() {
+    const es = new EventSource(new URL(`/sse?${this._query()}`, this.origin));
+    this.socket = es;
+    const receive = (e) => this._receive(e.data);
+    es.addEventListener("snapshot", receive);
+    es.addEventListener("event", receive);
+    es.onmessage = receive;
+    es.addEventListener("restart", () => {
+      if (this.socket !== es) return;
+      es.close();
+      this.socket = null;
+      this._lost(1012, true);
+    });
+    es.onopen = () => this._setState("live");
+    es.onerror = (e) => {
+      // The server names its error messages `event: error`, which lands here too; only an
+      // error without data is the connection failing.
+      if (typeof e.data === "string") {
+        receive(e);
+        return;
+      }
+      // EventSource would retry by itself with Last-Event-ID, but on its own fixed delay and
+      // with the since of the first request in its URL; our loop resumes from our cursors.
+      if (this.socket !== es) return;
+      es.close();
+      this.socket = null;
+      this._lost(0, true);
+    };
+  }
+
+  _drop() {
+    const socket = this.socket;
+    this.socket = null;
+    this._stopHeartbeat();
+    if (socket) socket.close();
+  }
+
+  _lost(code, opened) {
+    if (this.stopped) return;
+    if (this.transport === "ws" && !opened) this.wsFailures += 1;
+    if (this.autoFallback && this.transport === "ws" && !this.wsEverOpened
+        && this.wsFailures >= WS_FAILURES_BEFORE_SSE) {
+      console.info("scoreboard: WebSocket unavailable, using Server-Sent Events");
+      this.transport = "sse";
+      this.attempt = 0;
+    }
+    let delay;
+    if (code === 1012 || code === 1001) {
+      // Restart or shutdown: the server is coming back; jitter so everyone does not
+      // reconnect in the same instant.
+      delay = 250 + Math.random() * 2000;
+    } else if (code === 1013) {
+      delay = Math.random() * 1000;     // we were too slow; resume at once with since
+    } else {
+      delay = backoffDelay(this.attempt);
+    }
+    this.attempt += 1;
+    const offline = navigator.onLine === false || this.attempt > OFFLINE_AFTER_FAILURES;
+    this._setState(offline ? "offline" : "reconnecting", { retryInMs: delay });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this._connect(), delay);
+  }
+
+  _receive(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    this.lastHeard = Date.now();
+    if (this.state !== "live") this._setState("live");
+    if (msg.type === "snapshot" || msg.type === "event" || msg.type === "subscribed") {
+      this.attempt = 0;   // the connection proved useful: back to short delays
+    }
+    if (msg.type === "snapshot") this._snapshot(msg);
+    else if (msg.type === "event") this._event(msg);
+    else if (msg.type === "error") console.warn("scoreboard: server says", msg.code, msg.message);
+  }
+
+  _snapshot(msg) {
+    const id = msg.match && msg.match.id;
+    if (!id) return;
+    this.cursors.set(id, Number(msg.match.seq) || 0);
+    this.resyncing.delete(id);
+    this.onSnapshot(msg);
+  }
+
+  _event(msg) {
+    const id = msg.match_id;
+    const have = this.cursors.get(id);
+    if (have !== undefined && msg.seq <= have) return;   // already applied
+    if (have !== undefined && msg.seq > have + 1 && !this.allowGaps) {
+      // A hole: never apply out of order. Ask again from what we have.
+      this._resync(id, have);
+      return;
+    }
+    this.resyncing.delete(id);
+    this.cursors.set(id, msg.seq);
+    this.onEvent(msg);
+  }
+
+  _resync(id, have) {
+    if (this.resyncing.has(id)) return;
+    this.resyncing.add(id);
+    const ws = this.socket;
+    if (ws instanceof WebSocket && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify({ op: "subscribe", matches: [id], since: { [id]: have } }));
+    } else {
+      this._connect();
+    }
+  }
+
+  _startHeartbeat(ws) {
+    this._stopHeartbeat();
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) {
+        this.socket = null;
+        this._stopHeartbeat();
+        ws.close();
+        this._lost(0, true);
+        return;
+      }
+      if (ws.readyState === WebSocket.OPEN) ws.send('{"op":"ping"}');
+    }, PING_INTERVAL_MS);
+  }
+
+  _stopHeartbeat() {
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  _setState(state, info = {}) {
+    this.state = state;
+    this.onState(state, { transport: this.transport, ...info });
+  }
+}

@@ -1,0 +1,124 @@
+// Text and DOM for matches and events. Mirrors templates/_event.html and templates/_card.html
+// so a live update looks exactly like the server's first paint. Every piece of text that came
+// from a user (team, player, notification, reason) goes through textContent, never HTML.
+
+const STATUS_LABELS = {
+  scheduled: "Scheduled",
+  live: "Live",
+  half_time: "Half time",
+  finished: "Full time",
+  postponed: "Postponed",
+  abandoned: "Abandoned",
+};
+
+const CARD_LABELS = { yellow: "Yellow card", red: "Red card", second_yellow: "Second yellow" };
+
+const ICONS = {
+  goal: "⚽", points: "＋", card: "▮", period_start: "▶", period_end: "■",
+  status: "ℹ", notification: "📣", retract: "↺",
+};
+
+export const statusLabel = (status) => STATUS_LABELS[status] || status || "";
+export const periodLabel = (period) => (period ? `Period ${period}` : "");
+
+export function teamName(match, side) {
+  if (side === "home") return match.home;
+  if (side === "away") return match.away;
+  return "";
+}
+
+/** The one-line title of an event, e.g. "Goal · Argentina". */
+export function eventTitle(ev, match) {
+  const team = teamName(match, ev.team);
+  switch (ev.type) {
+    case "goal": return `Goal · ${team}`;
+    case "points": return `+${ev.value ?? 1} · ${team}`;
+    case "card": return `${CARD_LABELS[ev.color] || "Card"} · ${team}`;
+    case "period_start": return ev.period ? `Period ${ev.period} started` : "Period started";
+    case "period_end": return ev.final ? "Full time" : "End of period";
+    case "status": return `Match ${statusLabel(ev.status).toLowerCase()}`;
+    case "notification": return ev.title || "";
+    case "retract": return "Correction";
+    default: return ev.type;
+  }
+}
+
+/** The detail after the title: player and flags, notification text, what a retract undid. */
+export function eventDetail(ev, match, lookup = () => undefined) {
+  switch (ev.type) {
+    case "goal":
+      return [ev.player || "", ev.penalty ? " (pen.)" : "", ev.own_goal ? " (o.g.)" : ""].join("");
+    case "points":
+    case "card":
+      return ev.player || "";
+    case "notification":
+      return ev.text || "";
+    case "retract": {
+      const target = lookup(ev.target);
+      const what = target ? eventTitle(target, match) : `Event #${ev.target}`;
+      return `${what} no longer counts${ev.reason ? ` — ${ev.reason}` : ""}`;
+    }
+    default:
+      return "";
+  }
+}
+
+export function minuteLabel(ev) {
+  return ev.minute === undefined || ev.minute === null ? "" : `${ev.minute}'`;
+}
+
+/** A timeline <li> for one event, cloned from the page's #event-template. */
+export function eventItem(ev, match, { retracted = false, lookup } = {}) {
+  const template = document.getElementById("event-template");
+  const li = template.content.firstElementChild.cloneNode(true);
+  li.classList.add(`ev-${ev.type}`);
+  if (ev.type === "notification") li.classList.add(`level-${ev.level || "info"}`);
+  if (ev.type === "card" && ev.color) li.classList.add(`card-${ev.color}`);
+  li.dataset.seq = String(ev.seq);
+  li.dataset.type = ev.type;
+  li.querySelector(".ev-minute").textContent = minuteLabel(ev);
+  li.querySelector(".ev-icon").textContent = ICONS[ev.type] || "•";
+  li.querySelector(".ev-title").textContent = eventTitle(ev, match);
+  li.querySelector(".ev-detail").textContent = eventDetail(ev, match, lookup);
+  markRetracted(li, retracted);
+  return li;
+}
+
+export function markRetracted(li, retracted = true) {
+  li.classList.toggle("retracted", retracted);
+  li.querySelector(".ev-note").textContent = retracted ? "(retracted)" : "";
+}
+
+/** Write a match view's score, status and period into the elements under `root`. */
+export function paintMatch(root, match) {
+  setText(root, ".team.home", match.home);
+  setText(root, ".team.away", match.away);
+  setText(root, ".score-home", String(match.score.home));
+  setText(root, ".score-away", String(match.score.away));
+  const status = root.querySelector(".status");
+  if (status) {
+    status.textContent = statusLabel(match.status);
+    status.dataset.status = match.status;
+  }
+  setText(root, ".period", periodLabel(match.period));
+  root.dataset.seq = String(match.seq);
+  if (root.dataset.status !== undefined) root.dataset.status = match.status;
+}
+
+function setText(root, selector, text) {
+  const el = root.querySelector(selector);
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
+/** Replay a short highlight on an element (restarts if it is already running). */
+export function flash(el) {
+  if (!el) return;
+  el.classList.remove("flash");
+  void el.offsetWidth;   // restart the CSS animation
+  el.classList.add("flash");
+  setTimeout(() => el.classList.remove("flash"), 1600);
+}
+
+export function scoreSentence(match) {
+  return `${match.home} ${match.score.home}, ${match.away} ${match.score.away}`;
+}
