@@ -37,6 +37,9 @@ class Settings:
     api_keys: tuple[str, ...] = _opt((), "comma-separated scorekeeper API keys")
     redis_url: str = _opt("", "redis:// or rediss:// URL; when set, state and fan-out live in Redis")
     redis_tls_insecure: bool = _opt(False, "accept a self-signed certificate on rediss:// (hosted Redis)")
+    redis_prefix: str = _opt("sb:", "prefix of every Redis key (several services can share one Redis)")
+    redis_timeout: float = _opt(2.0, "seconds a Redis command may take before the request answers 503")
+    redis_stream_maxlen: int = _opt(100000, "commits kept in the Redis stream for instances catching up")
     web_concurrency: int = _opt(1, "worker processes sharing the port")
     log_level: str = _opt("info", "debug, info, warning or error")
     log_format: str = _opt("text", "text or json")
@@ -60,10 +63,11 @@ class Settings:
             raise SettingsError(f"log_format: {self.log_format!r} is not text or json")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("redis_url: must start with redis://, rediss:// or unix://")
-        for name in ("ws_ping_interval", "shutdown_timeout"):
+        for name in ("ws_ping_interval", "shutdown_timeout", "redis_timeout"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be greater than 0")
-        for name in ("subscriber_buffer", "snapshot_events", "max_body_bytes", "max_ws_message_bytes"):
+        for name in ("subscriber_buffer", "snapshot_events", "max_body_bytes", "max_ws_message_bytes",
+                     "redis_stream_maxlen"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
         if any(not key for key in self.api_keys):

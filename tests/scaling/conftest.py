@@ -1,0 +1,149 @@
+"""Fixtures for Redis mode: a real redis-server per test and app instances that share it."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from redis_server import RedisServer, require_redis
+from scoreboard.settings import FIELDS, Settings
+from scoreboard.web.app import create_app
+
+API_KEY = "scaling-test-key"
+RECEIVE_TIMEOUT = 5.0
+
+
+class Fan:
+    """One WebSocket subscriber; every receive has a timeout."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+
+    async def receive(self, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+        message = await self.ws.receive(timeout=timeout)
+        assert message.type == aiohttp.WSMsgType.TEXT, f"not a text frame: {message}"
+        return json.loads(message.data)
+
+    async def until(self, kind: str, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+        while True:
+            message = await self.receive(timeout)
+            if message["type"] == kind:
+                return message
+
+    async def events(self, count: int, timeout: float = RECEIVE_TIMEOUT) -> list[dict[str, Any]]:
+        """The next `count` event frames; any other frame type fails the test."""
+        received = []
+        for _ in range(count):
+            message = await self.receive(timeout)
+            assert message["type"] == "event", message
+            received.append(message)
+        return received
+
+    async def assert_silent(self, timeout: float = 0.5) -> None:
+        """Nothing more arrives within `timeout`."""
+        try:
+            message = await self.ws.receive(timeout=timeout)
+        except asyncio.TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame: {message}")
+
+
+class Instance:
+    """One app (its own hub, its own stream follower) on a free port, with an HTTP client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server = TestServer(create_app(settings), host="127.0.0.1")
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> Instance:
+        await self.server.start_server()
+        self.session = aiohttp.ClientSession(
+            base_url=str(self.server.make_url("/")), timeout=aiohttp.ClientTimeout(total=15),
+        )
+        return self
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        await self.server.close()
+
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:
+        assert self.session is not None
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        async with self.session.request(method, path, json=body, headers=headers) as response:
+            return response.status, await response.json(), response.headers
+
+    async def create_match(self, match_id: str) -> dict[str, Any]:
+        status, body, _ = await self.request(
+            "POST", "/api/matches", {"id": match_id, "home": "Home", "away": "Away"},
+        )
+        assert status == 201, body
+        return body
+
+    async def post(self, match_id: str, *events: dict[str, Any]) -> tuple[int, Any, Any]:
+        return await self.request("POST", f"/api/matches/{match_id}/events", list(events))
+
+    async def fan(self, match_id: str) -> Fan:
+        """A subscriber that has had its snapshot and confirmation: live from here on."""
+        assert self.session is not None
+        fan = Fan(await self.session.ws_connect(f"/ws?matches={match_id}", timeout=aiohttp.ClientWSTimeout(ws_close=2)))
+        assert (await fan.receive())["type"] == "snapshot"
+        assert (await fan.receive())["type"] == "subscribed"
+        return fan
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    require_redis()
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def persistent_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis whose data survives a SIGKILL and restart (appendfsync always)."""
+    require_redis()
+    server = RedisServer(tmp_path / "redis-aof", persistent=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def redis_settings(url: str, prefix: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "redis_url": url, "redis_prefix": prefix, "api_keys": (API_KEY,), "redis_timeout": 1.0,
+        "db": ":memory:",
+    }
+    if "ingest_rate" in FIELDS:
+        values["ingest_rate"] = 0.0  # these tests post faster than a scorekeeper may
+    values.update(overrides)
+    return Settings(**values)
+
+
+InstanceFactory = Callable[..., Awaitable[Instance]]
+
+
+@pytest.fixture
+async def make_instance() -> AsyncIterator[Callable[[str], Awaitable[Instance]]]:
+    """make_instance(redis_url, **settings) -> a started Instance; all share one key prefix."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    started: list[Instance] = []
+
+    async def make(url: str, **overrides: Any) -> Instance:
+        instance = await Instance(redis_settings(url, prefix, **overrides)).start()
+        started.append(instance)
+        return instance
+
+    yield make
+    for instance in reversed(started):
+        await instance.close()
