@@ -16,7 +16,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("request_id", "method", "path", "status", "duration_ms", "remote"):
+        for key in ("request_id", "method", "path", "status", "duration_ms", "remote",
+                    "transport", "close_code"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

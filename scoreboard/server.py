@@ -11,13 +11,16 @@ from aiohttp import web
 
 from .logs import setup_logging
 from .settings import Settings
-from .web.app import create_app
+from .metrics import METRICS_KEY
+from .web.app import close_live_connections, create_app
 from .web.keys import CONNECTIONS_KEY
 
 log = logging.getLogger("scoreboard")
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_SERVICE_RESTART = 1012
+# Seconds runner.cleanup() gives requests still running after the drain before cancelling them.
+CLEANUP_GRACE = 1.0
 
 
 def serve(settings: Settings) -> int:
@@ -38,7 +41,11 @@ def serve(settings: Settings) -> int:
 
 async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     app = create_app(settings)
-    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout, handle_signals=False)
+    # access_log=None: scoreboard.metrics logs each request once, with its request id.
+    # shutdown_timeout is the grace cleanup() gives what the drain below did not finish.
+    runner = web.AppRunner(
+        app, shutdown_timeout=CLEANUP_GRACE, handle_signals=False, access_log=None,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     try:
@@ -62,11 +69,33 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     loop.add_signal_handler(signal.SIGTERM, request_stop, CLOSE_SERVICE_RESTART, "SIGTERM")
     loop.add_signal_handler(signal.SIGINT, request_stop, CLOSE_GOING_AWAY, "SIGINT")
     await stop.wait()
-    # cleanup(): stop listening, on_shutdown (tell live clients), wait for in-flight requests
-    # up to shutdown_timeout, then close the store.
+    await _drain(app, site, settings.shutdown_timeout)
+    # cleanup(): close idle keep-alive connections, cancel what is still running after
+    # CLEANUP_GRACE, close the store.
     await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+async def _drain(app: web.Application, site: web.BaseSite, timeout: float) -> None:
+    """Stop accepting, tell live clients to reconnect, let in-flight requests finish.
+
+    Done before runner.cleanup() because aiohttp, once shutting a connection down, drops the
+    bytes still arriving on it: a POST whose body was half-sent would never be answered.
+    """
+    await site.stop()
+    metrics = app[METRICS_KEY]
+    telling = asyncio.ensure_future(close_live_connections(app))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while metrics.in_flight and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    if metrics.in_flight:
+        log.warning("%d requests still running after %.0f s: cancelling them", metrics.in_flight, timeout)
+    remaining = max(0.1, deadline - asyncio.get_running_loop().time())
+    try:
+        await asyncio.wait_for(telling, remaining)
+    except asyncio.TimeoutError:
+        log.warning("some live clients did not acknowledge the close in time")
 
 
 def _run_workers(settings: Settings) -> int:

@@ -6,6 +6,7 @@ import logging
 from aiohttp import web
 
 from ..hub import Hub
+from ..metrics import request_log_middleware, setup_metrics
 from ..service import ScoreService
 from ..settings import Settings
 from ..store import make_store
@@ -25,7 +26,7 @@ CLOSE_SERVICE_RESTART = 1012
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, cors_middleware],
+        middlewares=[request_log_middleware, error_middleware, cors_middleware],
         client_max_size=settings.max_body_bytes,
     )
     hub = Hub()
@@ -39,9 +40,10 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(sse.routes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    setup_metrics(app)
     setup_pages(app)
     app.cleanup_ctx.append(_service_lifetime)
-    app.on_shutdown.append(_close_live_connections)
+    app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)
     return app
 
@@ -53,7 +55,8 @@ async def _service_lifetime(app: web.Application):  # type: ignore[no-untyped-de
     await service.stop()
 
 
-async def _close_live_connections(app: web.Application) -> None:
+async def close_live_connections(app: web.Application) -> None:
+    """Tell every live client to reconnect; idempotent (closed connections leave the registry)."""
     code = app[CONNECTIONS_KEY].close_code
     reason = "server restarting: reconnect" if code == CLOSE_SERVICE_RESTART else "server going away"
     await app[CONNECTIONS_KEY].close_all(code, reason)

@@ -25,6 +25,14 @@ class ConnectionRegistry:
     def __len__(self) -> int:
         return len(self._open)
 
+    def counts(self) -> dict[str, int]:
+        """Open connections by transport (`ws`, `sse`), for the metrics scrape."""
+        counts: dict[str, int] = {}
+        for connection in tuple(self._open):
+            transport = getattr(connection, "transport", "other")
+            counts[transport] = counts.get(transport, 0) + 1
+        return counts
+
     async def close_all(self, code: int, reason: str) -> None:
         """Close every connection at once; one stuck client cannot hold up the rest."""
         connections = tuple(self._open)

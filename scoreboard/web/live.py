@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ..errors import ScoreboardError
+from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .connections import ConnectionRegistry
 from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 from .origins import origin_allowed
@@ -25,8 +26,11 @@ routes = web.RouteTableDef()
 class WebSocketFan:
     """A WebSocket connection and its live session."""
 
+    transport = "ws"
+
     def __init__(self, request: web.Request) -> None:
         settings = request.app[SETTINGS_KEY]
+        self.metrics = request.app[METRICS_KEY]
         self.ws = web.WebSocketResponse(
             heartbeat=settings.ws_ping_interval,
             # Per-connection deflate would compress every fan-out frame once per fan.
@@ -36,7 +40,7 @@ class WebSocketFan:
         self.session = LiveSession(
             request.app[SERVICE_KEY], request.app[HUB_KEY], self._send,
             buffer_limit=settings.subscriber_buffer, max_subscriptions=MAX_SUBSCRIPTIONS,
-            on_overflow=self._on_overflow,
+            on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent,
         )
 
     async def _send(self, text: str, kind: str, cursor: str | None) -> None:
@@ -47,6 +51,7 @@ class WebSocketFan:
         await self._send(json.dumps(message), "control", None)
 
     def _on_overflow(self) -> None:
+        self.metrics.slow_consumer(self.transport)
         asyncio.ensure_future(self.ws.close(
             code=CLOSE_SLOW_CONSUMER, message=b"slow consumer: reconnect and resume with since",
         ))
@@ -114,6 +119,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await fan.ws.prepare(request)
     registry: ConnectionRegistry = request.app[CONNECTIONS_KEY]
     registry.add(fan)
+    connection_opened(request, fan.transport)
     fan.session.start()
     try:
         if matches:
@@ -130,4 +136,5 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         await fan.session.close()
         if not fan.ws.closed:
             await fan.ws.close()
+        connection_closed(request, fan.transport, fan.ws.close_code)
     return fan.ws

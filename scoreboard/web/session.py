@@ -31,6 +31,7 @@ class LiveSession:
     def __init__(
         self, service: ScoreService, hub: Hub, send: Sender, *,
         buffer_limit: int, max_subscriptions: int, on_overflow: Callable[[], None],
+        on_sent: Callable[[Frame], None] | None = None, sample_every: int = 16,
     ) -> None:
         self._service = service
         self._hub = hub
@@ -41,6 +42,10 @@ class LiveSession:
         self._topics: set[str] = set()  # what we asked the hub for, to undo on close
         self._send_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
+        # Metrics hook: one sent batch in `sample_every` is reported (its last frame), so the
+        # per-delivery cost is a countdown, not a clock read and a histogram update.
+        self._on_sent = on_sent
+        self._sample_every = self._until_sample = sample_every
 
     @property
     def overflowed(self) -> bool:
@@ -114,6 +119,11 @@ class LiveSession:
                     if self._should_send(frame):
                         self._cursors[frame.match_id] = frame.seq
                         await self._send(frame.text, "event", self.cursor_id())
+            self._until_sample -= 1
+            if not self._until_sample:
+                self._until_sample = self._sample_every
+                if self._on_sent is not None and frames:
+                    self._on_sent(frames[-1])
 
     def _should_send(self, frame: Frame) -> bool:
         cursor = self._cursors.get(frame.match_id)

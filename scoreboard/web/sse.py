@@ -11,6 +11,7 @@ import random
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
+from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 from .live import MAX_SUBSCRIPTIONS
 from .session import LiveSession, parse_matches, parse_since
@@ -20,13 +21,16 @@ KEEPALIVE_SECONDS = 15.0
 
 
 class SseFan:
+    transport = "sse"
+
     def __init__(self, request: web.Request) -> None:
         settings = request.app[SETTINGS_KEY]
+        self.metrics = request.app[METRICS_KEY]
         self.response = EventSourceResponse(ping_interval=KEEPALIVE_SECONDS)
         self.session = LiveSession(
             request.app[SERVICE_KEY], request.app[HUB_KEY], self._send,
             buffer_limit=settings.subscriber_buffer, max_subscriptions=MAX_SUBSCRIPTIONS,
-            on_overflow=self._stop,
+            on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent,
         )
 
     async def _send(self, text: str, kind: str, cursor: str | None) -> None:
@@ -34,6 +38,10 @@ class SseFan:
             await self.response.send(text, id=cursor or None, event=kind)
         except (ConnectionResetError, TimeoutError):
             self._stop()
+
+    def _on_overflow(self) -> None:
+        self.metrics.slow_consumer(self.transport)
+        self._stop()
 
     def _stop(self) -> None:
         if self.response.is_connected():
@@ -64,6 +72,7 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
     await fan.response.prepare(request)
     registry = request.app[CONNECTIONS_KEY]
     registry.add(fan)
+    connection_opened(request, fan.transport)
     fan.session.start()
     try:
         missing = await fan.session.subscribe(matches, since)
@@ -75,4 +84,5 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
     finally:
         registry.discard(fan)
         await fan.session.close()
+        connection_closed(request, fan.transport)
     return fan.response
