@@ -182,3 +182,11 @@ async def test_bad_match_ids_and_fields_on_create_are_422(client):
     response = await client.post("/api/matches", json={"id": "Bad Id!", "home": "", "away": "B"}, headers=AUTH)
     assert response.status == 422
     assert set((await response.json())["error"]["fields"]) == {"id", "home"}
+
+
+async def test_unknown_page_in_a_browser_is_an_html_404(client):
+    """A person gets a page in the site's look; an API client still gets JSON."""
+    response = await client.get("/no/such/page", headers={"Accept": "text/html"})
+    assert response.status == 404
+    assert response.content_type == "text/html"
+    assert "Not found" in await response.text()

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp_jinja2
 from aiohttp import web
 from marshmallow import ValidationError
 
@@ -76,8 +77,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             422, "validation_failed", "some fields are not valid", exc.messages, request_id,
         )
     except web.HTTPException as exc:
-        if exc.status < 400 or wants_html(request) and exc.status != 413:
+        if exc.status < 400:
             raise
+        if wants_html(request) and exc.status != 413:
+            response = _error_page(request, exc.status, exc.reason)
+            response.headers["X-Request-ID"] = request_id
+            return response
         message = exc.reason if exc.status != 413 else "the request body is too large"
         response = error_response(
             exc.status, HTTP_CODES.get(exc.status, "error"), message, None, request_id,
@@ -89,6 +94,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     if not response.prepared:
         response.headers["X-Request-ID"] = request_id
     return response
+
+
+PAGE_MESSAGES = {
+    404: ("Not found", "There is no page here. The match may have been removed or the address mistyped."),
+    405: ("Not allowed", "This page cannot be used that way."),
+}
+
+
+def _error_page(request: web.Request, status: int, reason: str) -> web.StreamResponse:
+    """A person in a browser gets a page in the site's look, not aiohttp's plain text."""
+    title, message = PAGE_MESSAGES.get(status, (reason, "Something about this request was not right."))
+    try:
+        return aiohttp_jinja2.render_template(
+            "error.html", request, {"title": title, "message": message, "status": status}, status=status,
+        )
+    except RuntimeError:  # templates not set up (an app without pages)
+        return web.Response(status=status, text=f"{title}: {message}")
 
 
 async def read_json(request: web.Request) -> Any:
