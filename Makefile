@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench install install-test lint clean
+.PHONY: run test bench bench-quick install install-test lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
@@ -27,6 +27,15 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fan-out and ingest benchmark against a textbook aiohttp baseline (several minutes;
+# writes bench/results/latest.{json,md}). bench-quick is the small smoke run.
+bench: install
+	$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python bench/run.py --deflate both
+
+bench-quick: install
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -27,10 +27,11 @@ SourceEvent = Mapping[str, Any]
 # The service's id rule (docs/architecture.md): ^[a-z0-9][a-z0-9-]{0,63}$.
 MAX_SLUG_LEN = 64
 
-# Transient failures only: a 503 means "nothing was stored, try again" and a lost connection
-# may or may not have stored the event, which the client ids make safe to resend. A 4xx is
-# our mistake (or a data problem) and resending it cannot help, so it is reported instead.
-RETRY_STATUSES = frozenset({503})
+# Transient failures only: a 503 means "nothing was stored, try again", a 429 "nothing was
+# stored, slow down" (the per-key ingest rate limit), and a lost connection may or may not
+# have stored the event, which the client ids make safe to resend. Any other 4xx is our
+# mistake (or a data problem) and resending it cannot help, so it is reported instead.
+RETRY_STATUSES = frozenset({429, 503})
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_S = 0.2
 BACKOFF_CAP_S = 5.0
@@ -227,7 +228,7 @@ def _retry_after(headers: Mapping[str, str], attempt: int) -> float:
             return min(max(float(value), 0.0), BACKOFF_CAP_S * 6)
         except ValueError:
             pass  # an HTTP date: not worth parsing for a replay tool
-    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
+    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0**attempt)
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ async def _request(client: _Client, method: str, url: str, body: Any | None = No
                 return response.status, payload
         except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
             last_problem = repr(exc)
-            await asyncio.sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+            await asyncio.sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0**attempt))
     raise ServiceError(0, "unavailable", f"{method} {url} failed {MAX_ATTEMPTS} times: {last_problem}")
 
 
@@ -365,7 +366,7 @@ async def replay_file(
 
 def add_replay_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `replay` sub-command to an argparse subparsers object; sets `func=run_replay`."""
-    parser = subparsers.add_parser(
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "replay",
         help="post the matches of a real-match file to a running service",
         description="Replay real matches (schema: shared/data/README.md) into a running service "

@@ -1,0 +1,42 @@
+"""`bench/run.py --quick` end to end: real servers, real load generator, every delivery accounted for."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.timeout(120)
+def test_quick_bench_delivers_everything_once_in_order(tmp_path: Path) -> None:
+    """Both servers deliver every event to every subscriber once and in order, plain and deflate."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--deflate", "both", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert (tmp_path / "latest.md").read_text().startswith("Scoreboard benchmark")
+
+    assert [row["clients"] for row in report["fanout"]] == ["plain", "deflate offered"]
+    for row in report["fanout"]:
+        for kind in ("scoreboard", "baseline"):
+            result = row[kind]
+            where = f"{kind}, {row['clients']}"
+            assert result["connected"] == result["subscribers"] == 200, where
+            assert result["expected_deliveries"] == 200 * (5 + 10), where
+            assert result["received_deliveries"] == result["expected_deliveries"], where
+            assert (result["drops"], result["duplicates"], result["out_of_order"]) == (0, 0, 0), where
+            assert result["unexpected"] == 0 and result["errors"] == [], where
+            assert result["closed_by_server"] == 0, where
+        assert row["ratios"]["cpu_us_per_delivery"] is not None
+    for kind in ("scoreboard", "baseline"):
+        ingest = report["ingest"][kind]
+        assert ingest["acknowledged"] > 0 and ingest["failed"] == 0, kind
