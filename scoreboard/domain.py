@@ -5,8 +5,8 @@ Nothing here does I/O or imports anything outside the standard library, so every
 """
 from __future__ import annotations
 
+import random
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -36,7 +36,12 @@ def utc_now() -> str:
 def slugify(text: str) -> str:
     """A URL-safe match id made from free text ("Argentina v France" -> "argentina-v-france")."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:64].strip("-") or uuid.uuid4().hex[:12]
+    return slug[:64].strip("-") or f"{random.getrandbits(48):012x}"
+
+
+def new_event_id() -> str:
+    """A server-made event id. Unique, not secret: the PRNG avoids an OS entropy call per event."""
+    return f"srv-{random.getrandbits(128):032x}"
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,7 @@ def accept(
             fields["target"] = target.seq
             by_seq[target.seq] = target
         event = Event(
-            seq=state.seq + 1, id=draft.client_id or f"srv-{uuid.uuid4().hex}",
+            seq=state.seq + 1, id=draft.client_id or new_event_id(),
             type=draft.type, at=at, fields=fields,
         )
         if full_log is not None:

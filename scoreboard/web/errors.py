@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,7 +64,7 @@ def wants_html(request: web.Request) -> bool:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+    request_id = request.headers.get("X-Request-ID") or f"{random.getrandbits(64):016x}"
     request[REQUEST_ID_KEY] = request_id
     try:
         response = await handler(request)
