@@ -38,6 +38,9 @@ class ScoreService:
         self.hub = hub
         self.snapshot_events = snapshot_events
         self.history = FrameHistory(depth=snapshot_events)
+        # Ids of private matches seen committing: a wildcard fan must not get their frames
+        # unless granted (session.py). Learned before each publish, whichever instance wrote.
+        self.private_matches: set[str] = set()
         store.add_commit_listener(self._publish)
 
     async def start(self) -> None:
@@ -106,6 +109,8 @@ class ScoreService:
 
     def _publish(self, committed: Committed) -> None:
         match_id = committed.match.id
+        if committed.match.private:
+            self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
             frame: Frame = event_frame(match_id, event, state)
             self.history.add(frame)

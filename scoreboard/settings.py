@@ -51,6 +51,16 @@ class Settings:
     allowed_origins: tuple[str, ...] = _opt((), "origins allowed for CORS and WebSocket (empty = any)")
     frame_ancestors: str = _opt("*", "CSP frame-ancestors for the /embed/{id} iframe")
     shutdown_timeout: float = _opt(10.0, "seconds to finish in-flight work on SIGTERM (platforms kill at 30)")
+    # Private matches and limits (README "Security"). 0 turns a limit off where that is allowed.
+    secret: str = _opt("", "key signing viewer tokens, 32+ bytes (empty: random per start, tokens die with the process)")
+    token_max_ttl: int = _opt(604800, "longest viewer token lifetime a scorekeeper may ask for, seconds")
+    max_subscriptions: int = _opt(100, "matches one live connection may follow")
+    max_connections_per_client: int = _opt(0, "open WebSocket + SSE connections per client address (0 = no limit)")
+    trust_forwarded: bool = _opt(False, "take the client address from X-Forwarded-For (only behind a router that sets it)")
+    ingest_rate: float = _opt(20.0, "events per second one API key may post, sustained (0 = no limit)")
+    ingest_burst: int = _opt(100, "events one API key may post at once before ingest_rate applies")
+    ws_auth_timeout: float = _opt(10.0, "seconds a WebSocket that must authenticate has to send its auth message")
+    ws_idle_timeout: float = _opt(120.0, "seconds a WebSocket may stay open without any subscription (0 = no limit)")
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -72,11 +82,22 @@ class Settings:
                 raise SettingsError(f"{name}: must be at least 1")
         if any(not key for key in self.api_keys):
             raise SettingsError("api_keys: contains an empty key")
+        if self.secret and len(self.secret.encode()) < 32:
+            raise SettingsError("secret: must be at least 32 bytes (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        for name in ("token_max_ttl", "max_subscriptions", "ingest_burst"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name}: must be at least 1")
+        for name in ("max_connections_per_client", "ingest_rate", "ws_idle_timeout"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name}: must be 0 (off) or more")
+        if self.ws_auth_timeout <= 0:
+            raise SettingsError("ws_auth_timeout: must be greater than 0")
 
     def public_dict(self) -> dict[str, Any]:
         """The settings with secrets masked, safe to log."""
         shown = dataclasses.asdict(self)
         shown["api_keys"] = f"<{len(self.api_keys)} keys>"
+        shown["secret"] = "<set>" if self.secret else "<random per start>"
         if self.redis_url and "@" in self.redis_url:
             scheme, rest = self.redis_url.split("://", 1)
             shown["redis_url"] = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

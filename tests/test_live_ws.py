@@ -123,7 +123,7 @@ async def test_slow_consumer_is_disconnected_with_1013_and_can_resume(aiohttp_cl
 
     from scoreboard.web.app import create_app
 
-    client = await aiohttp_client(create_app(replace(settings, subscriber_buffer=100)))
+    client = await aiohttp_client(create_app(replace(settings, subscriber_buffer=100, ingest_rate=0)))
     await create_match(client)
     await post_events(client, "arg-fra", {"type": "period_start"})
     slow = await client.ws_connect("/ws?matches=arg-fra&since=arg-fra:1", max_msg_size=0)

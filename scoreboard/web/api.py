@@ -7,7 +7,8 @@ from marshmallow import ValidationError
 from .. import schemas
 from ..domain import STATUSES
 from .errors import read_json
-from .keys import KEYRING_KEY, SERVICE_KEY
+from .keys import INGEST_LIMITER_KEY, KEYRING_KEY, SERVICE_KEY
+from .viewer import private_headers, require_viewer, viewer_from_request, visible
 
 routes = web.RouteTableDef()
 
@@ -31,27 +32,30 @@ async def list_matches(request: web.Request) -> web.Response:
     if status is not None and status not in STATUSES:
         raise ValidationError({"status": [f"must be one of: {', '.join(STATUSES)}"]})
     matches = await request.app[SERVICE_KEY].list_matches(status)
-    return web.json_response({"matches": matches})
+    return web.json_response({"matches": visible(viewer_from_request(request), matches)})
 
 
 @routes.get("/api/matches/{match_id}", name="match")
 async def get_match(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVICE_KEY].get_match(request.match_info["match_id"]))
+    match = await require_viewer(request, request.match_info["match_id"])
+    return web.json_response(match, headers=private_headers(match))
 
 
 @routes.get("/api/matches/{match_id}/events")
 async def list_events(request: web.Request) -> web.Response:
     since = _non_negative_int(request, "since", 0)
     limit = _non_negative_int(request, "limit", None)
-    events = await request.app[SERVICE_KEY].events_since(request.match_info["match_id"], since, limit)
-    return web.json_response({"events": events})
+    match = await require_viewer(request, request.match_info["match_id"])
+    events = await request.app[SERVICE_KEY].events_since(match["id"], since, limit)
+    return web.json_response({"events": events}, headers=private_headers(match))
 
 
 @routes.post("/api/matches/{match_id}/events")
 async def post_events(request: web.Request) -> web.Response:
     match_id = request.match_info["match_id"]
-    request.app[KEYRING_KEY].authorize(request.headers.get("Authorization"), match_id)
+    key = request.app[KEYRING_KEY].authorize(request.headers.get("Authorization"), match_id)
     drafts = schemas.load_event_batch(await read_json(request))
+    request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
     result = await request.app[SERVICE_KEY].ingest(match_id, drafts)
     return web.json_response(result.body, status=201 if result.created else 200)
 

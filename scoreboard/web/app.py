@@ -14,9 +14,11 @@ from . import api, live, sse
 from .auth import KeyRing
 from .connections import ConnectionRegistry
 from .errors import error_middleware
+from .headers import security_headers_middleware
 from .keys import CONNECTIONS_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
 from .origins import add_cors_headers, cors_middleware
 from .pages import setup_pages
+from .security import setup_security
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ CLOSE_SERVICE_RESTART = 1012
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[request_log_middleware, error_middleware, cors_middleware],
+        middlewares=[request_log_middleware, security_headers_middleware, error_middleware, cors_middleware],
         client_max_size=settings.max_body_bytes,
     )
     hub = Hub()
@@ -35,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICE_KEY] = ScoreService(make_store(settings), hub, settings.snapshot_events)
     app[KEYRING_KEY] = KeyRing(settings.api_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
+    setup_security(app, settings)
     app.add_routes(api.routes)
     app.add_routes(live.routes)
     app.add_routes(sse.routes)

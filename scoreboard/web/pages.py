@@ -14,7 +14,9 @@ import jinja2
 from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
+from scoreboard.web.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
+from scoreboard.web.viewer import require_viewer, viewer_from_request, visible
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = ROOT / "templates"
@@ -71,6 +73,8 @@ def _render(
     status: int = 200, frame_ancestors: str = "'self'",
 ) -> web.Response:
     response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    if context.get("match", {}).get("private"):
+        response.headers["Cache-Control"] = "private, no-store"   # only token holders see it
     response.headers["Content-Security-Policy"] = _CSP.format(ancestors=frame_ancestors)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
@@ -87,6 +91,35 @@ def _not_found(request: web.Request, match_id: str) -> web.Response:
     )
 
 
+def _refused(request: web.Request, exc: Unauthorized | Forbidden) -> web.Response:
+    return _render(
+        "error.html", request,
+        {"title": "This match is private", "message": exc.message, "status": exc.status},
+        status=exc.status,
+    )
+
+
+async def _visible_match(request: web.Request) -> dict[str, Any] | web.Response:
+    """The match of the URL if this visitor may see it, else the error page to answer with."""
+    match_id = request.match_info["match_id"]
+    try:
+        return await require_viewer(request, match_id)
+    except MatchNotFound:
+        return _not_found(request, match_id)
+    except (Unauthorized, Forbidden) as exc:
+        return _refused(request, exc)
+
+
+async def _listed_matches(request: web.Request) -> list[dict[str, Any]]:
+    """Public matches plus the private ones a valid ?token= or key grants."""
+    matches = await request.app[SERVICE_KEY].list_matches()
+    try:
+        viewer = viewer_from_request(request)
+    except Unauthorized:
+        return [m for m in matches if not m.get("private")]
+    return visible(viewer, matches)
+
+
 def _origin(request: web.Request) -> str:
     """The origin the visitor used, for copy-paste snippets (honours a proxy's scheme)."""
     scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
@@ -94,22 +127,18 @@ def _origin(request: web.Request) -> str:
 
 
 async def index(request: web.Request) -> web.Response:
-    service = request.app[SERVICE_KEY]
-    matches = [m for m in await service.list_matches() if not m.get("private")]
+    matches = await _listed_matches(request)
     order = {"live": 0, "half_time": 1, "scheduled": 2, "postponed": 3}
     matches.sort(key=lambda m: (order.get(m["status"], 4), m.get("starts_at") or "", m["id"]))
     return _render("index.html", request, {"matches": matches})
 
 
 async def match_page(request: web.Request) -> web.Response:
-    match_id = request.match_info["match_id"]
-    service = request.app[SERVICE_KEY]
-    try:
-        match = await service.get_match(match_id)
-    except MatchNotFound:
-        return _not_found(request, match_id)
+    match = await _visible_match(request)
+    if isinstance(match, web.Response):
+        return match
     since = max(0, int(match["seq"]) - TIMELINE_TAIL)
-    events = await service.events_since(match_id, since=since)
+    events = await request.app[SERVICE_KEY].events_since(match["id"], since=since)
     return _render("match.html", request, {
         "match": match,
         "events": list(reversed(events)),
@@ -123,8 +152,7 @@ async def console(request: web.Request) -> web.Response:
 
 
 async def embed_docs(request: web.Request) -> web.Response:
-    service = request.app[SERVICE_KEY]
-    matches = [m for m in await service.list_matches() if not m.get("private")]
+    matches = [m for m in await request.app[SERVICE_KEY].list_matches() if not m.get("private")]
     example = matches[0]["id"] if matches else "MATCH-ID"
     return _render("embed.html", request, {
         "origin": _origin(request), "example": example, "has_match": bool(matches),
@@ -132,13 +160,11 @@ async def embed_docs(request: web.Request) -> web.Response:
 
 
 async def embed_match(request: web.Request) -> web.Response:
-    match_id = request.match_info["match_id"]
+    match = await _visible_match(request)
+    if isinstance(match, web.Response):
+        return match
     service = request.app[SERVICE_KEY]
-    try:
-        match = await service.get_match(match_id)
-    except MatchNotFound:
-        return _not_found(request, match_id)
-    events = await service.events_since(match_id, since=max(0, int(match["seq"]) - 20))
+    events = await service.events_since(match["id"], since=max(0, int(match["seq"]) - 20))
     retracted = set(match.get("retracted", ()))
     last = next(
         (e for e in reversed(events)

@@ -42,6 +42,9 @@ class LiveSession:
         self._topics: set[str] = set()  # what we asked the hub for, to undo on close
         self._send_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
+        # Access (viewer.py): which private matches a wildcard subscription may carry. Explicit
+        # subscriptions are checked by the transport before subscribe() is called.
+        self.may_view_private: Callable[[str], bool] = _no_private_match
         # Metrics hook: one sent batch in `sample_every` is reported (its last frame), so the
         # per-delivery cost is a countdown, not a clock read and a histogram update.
         self._on_sent = on_sent
@@ -128,11 +131,18 @@ class LiveSession:
     def _should_send(self, frame: Frame) -> bool:
         cursor = self._cursors.get(frame.match_id)
         if cursor is None:
-            # Only a wildcard fan gets frames of a match it holds no cursor for.
-            return WILDCARD in self._topics
+            # Only a wildcard fan gets frames of a match it holds no cursor for, and of a
+            # private match only when its token or key grants it.
+            return WILDCARD in self._topics and (
+                frame.match_id not in self._service.private_matches or self.may_view_private(frame.match_id)
+            )
         if frame.match_id not in self._topics and WILDCARD not in self._topics:
             return False  # unsubscribed while the frame was buffered
         return frame.seq > cursor
+
+
+def _no_private_match(match_id: str) -> bool:
+    return False
 
 
 def parse_since(raw: str) -> dict[str, int]:

@@ -13,8 +13,9 @@ from aiohttp_sse import EventSourceResponse
 
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
-from .live import MAX_SUBSCRIPTIONS
+from .live_access import LiveAccess, hold_client_slot
 from .session import LiveSession, parse_matches, parse_since
+from .viewer import viewer_from_request
 
 routes = web.RouteTableDef()
 KEEPALIVE_SECONDS = 15.0
@@ -29,7 +30,7 @@ class SseFan:
         self.response = EventSourceResponse(ping_interval=KEEPALIVE_SECONDS)
         self.session = LiveSession(
             request.app[SERVICE_KEY], request.app[HUB_KEY], self._send,
-            buffer_limit=settings.subscriber_buffer, max_subscriptions=MAX_SUBSCRIPTIONS,
+            buffer_limit=settings.subscriber_buffer, max_subscriptions=settings.max_subscriptions,
             on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent,
         )
 
@@ -62,13 +63,29 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
     matches = parse_matches(request.query.get("matches", ""))
     if not matches:
         raise web.HTTPBadRequest(reason="give ?matches=a,b (or * for every match)")
-    if len(matches) > MAX_SUBSCRIPTIONS:
-        raise web.HTTPBadRequest(reason=f"at most {MAX_SUBSCRIPTIONS} matches per connection")
+    limit = request.app[SETTINGS_KEY].max_subscriptions
+    if len(matches) > limit:
+        raise web.HTTPBadRequest(reason=f"at most {limit} matches per connection")
     try:
         since = parse_since(request.headers.get("Last-Event-ID") or request.query.get("since", ""))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
+    release = hold_client_slot(request)  # 429 when this client address has too many open
+    try:
+        return await _stream(request, matches, since)
+    finally:
+        release()
+
+
+async def _stream(request: web.Request, matches: list[str], since: dict[str, int]) -> web.StreamResponse:
     fan = SseFan(request)
+    # Access (live_access.py): a private match needs ?token= granting it; refused before streaming.
+    access = LiveAccess(request, fan.session, on_expired=fan._stop)
+    access.adopt(viewer_from_request(request))
+    matches, refused = await access.screen(matches)
+    if refused:
+        access.close()
+        raise refused[0][1]
     await fan.response.prepare(request)
     registry = request.app[CONNECTIONS_KEY]
     registry.add(fan)
@@ -83,6 +100,7 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
         await fan.response.wait()
     finally:
         registry.discard(fan)
+        access.close()
         await fan.session.close()
         connection_closed(request, fan.transport)
     return fan.response
