@@ -8,9 +8,10 @@ resume from its last seq.
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 WILDCARD = "*"
@@ -23,6 +24,28 @@ class Frame:
     match_id: str
     seq: int
     text: str
+    # The WebSocket frame, built on first use and then shared by every fan (websocket_bytes).
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def websocket_bytes(self) -> bytes:
+        """`text` as one whole RFC 6455 text frame from a server: unmasked, uncompressed."""
+        wire = self._wire
+        if wire is None:
+            wire = websocket_text_frame(self.text.encode())
+            object.__setattr__(self, "_wire", wire)  # frozen: a cache, not a change of value
+        return wire
+
+
+def websocket_text_frame(payload: bytes) -> bytes:
+    """FIN + text opcode, no RSV bits (no extension is negotiated), no mask (server side)."""
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, length)
+    elif length < 65536:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload
 
 
 class Subscriber(Protocol):

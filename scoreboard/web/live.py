@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ..errors import ScoreboardError
+from ..hub import Frame
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .connections import ConnectionRegistry
 from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
@@ -20,6 +21,10 @@ from .session import LiveSession, parse_matches, parse_since
 log = logging.getLogger(__name__)
 
 CLOSE_SLOW_CONSUMER = 1013  # "Try Again Later": resume with since after a pause
+# Past this many bytes waiting in a fan's socket write buffer (the kernel's own buffer is
+# full by then), frames wait in the session's bounded queue as shared Frame objects instead
+# of per-fan byte copies; a fan that stays behind until that queue overflows gets 1013.
+WRITE_HIGH_WATER = 16 * 1024
 
 routes = web.RouteTableDef()
 
@@ -42,7 +47,10 @@ class WebSocketFan:
             request.app[SERVICE_KEY], request.app[HUB_KEY], self._send,
             buffer_limit=settings.subscriber_buffer, max_subscriptions=settings.max_subscriptions,
             on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent,
+            write_now=self._write_now,
         )
+        # The connection's socket (public API); the WebSocket writer writes to this same one.
+        self._socket: asyncio.Transport | None = request.transport  # type: ignore[assignment]
         # Access and limits (live_access.py), kept off the delivery path.
         self.access = LiveAccess(request, self.session, on_expired=self._token_expired)
         self._auth_timeout = settings.ws_auth_timeout
@@ -52,6 +60,22 @@ class WebSocketFan:
     async def _send(self, text: str, kind: str, cursor: str | None) -> None:
         if not self.ws.closed:
             await self.ws.send_str(text)
+
+    def _write_now(self, frame: Frame) -> bool:
+        """The fan-out fast path: the event's one pre-built frame, straight onto the socket.
+
+        Safe beside aiohttp's own writer: without compression (declined above) it writes every
+        frame, data or control (ping, pong, close), as whole bytes in one synchronous
+        `transport.write` call on this thread, as this does, so frames cannot interleave.
+        `ws.closed` turns true before aiohttp writes its close frame: nothing follows it.
+        """
+        socket = self._socket
+        if self.ws.closed or socket is None or socket.is_closing():
+            return True  # going away: nothing more to send, the handler cleans up
+        if socket.get_write_buffer_size() > WRITE_HIGH_WATER:
+            return False
+        socket.write(frame.websocket_bytes())
+        return True
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self._send(json.dumps(message), "control", None)

@@ -4,22 +4,32 @@ Ordering guarantee: for each match a fan gets every event exactly once, in seq o
 across (re)subscriptions. How: subscribe to the hub *before* reading the catch-up, send the
 catch-up under the send lock, then let live frames through only when their seq is past the
 match's cursor. A frame that raced the catch-up is dropped as already sent; none can be missed.
+
+Delivery without a coroutine hop: the hub calls `deliver` once per frame. When the transport
+offers `write_now` (WebSocket), no catch-up holds the send lock and nothing is queued, the
+frame goes straight to the socket, unless its write buffer is past a high-water mark. Otherwise
+it joins a bounded queue drained by a pump task created only then; once anything is queued,
+every later frame queues behind it until the pump has emptied it, so order holds across both.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
 from ..errors import MatchNotFound, ScoreboardError
-from ..hub import WILDCARD, BufferedSubscriber, Frame, Hub
+from ..hub import WILDCARD, Frame, Hub
 from ..service import ScoreService
 
 log = logging.getLogger(__name__)
 
 # send(text, kind, cursor): kind is "snapshot", "event" or "control"; cursor is the SSE event id.
 Sender = Callable[[str, str, str | None], Awaitable[None]]
+# write_now(frame): put the whole frame on the wire now, without awaiting; True when it was
+# taken (or the connection is already closed), False when the socket is backed up.
+DirectWriter = Callable[[Frame], bool]
 
 
 class TooManySubscriptions(ScoreboardError):
@@ -28,46 +38,66 @@ class TooManySubscriptions(ScoreboardError):
 
 
 class LiveSession:
+    """A hub subscriber (see `deliver`) plus the catch-up logic of one fan."""
+
+    # One per connected fan, tens of thousands at once: slots, and nothing built until needed.
+    __slots__ = (
+        "_service", "_hub", "_send", "_write_now", "_max_subscriptions", "_buffer_limit",
+        "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
+        "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample",
+    )
+
     def __init__(
         self, service: ScoreService, hub: Hub, send: Sender, *,
         buffer_limit: int, max_subscriptions: int, on_overflow: Callable[[], None],
         on_sent: Callable[[Frame], None] | None = None, sample_every: int = 16,
+        write_now: DirectWriter | None = None,
     ) -> None:
         self._service = service
         self._hub = hub
         self._send = send
+        self._write_now = write_now
         self._max_subscriptions = max_subscriptions
-        self._subscriber = BufferedSubscriber(buffer_limit, on_overflow)
+        # The bound keeps a stalled client from growing memory without limit: past it the fan
+        # is cut off (`on_overflow`: the transport closes with a resume hint).
+        self._buffer_limit = buffer_limit
+        self._on_overflow = on_overflow
+        self._overflowed = False
+        self._stopped = False  # overflowed, closed or connection lost: deliver drops everything
+        # Frames waiting for the pump, oldest first; None (no deque, no task) while none wait.
+        self._queue: deque[Frame] | None = None
         self._cursors: dict[str, int] = {}  # match id -> last seq sent to this fan
         self._topics: set[str] = set()  # what we asked the hub for, to undo on close
-        self._send_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()  # held by a catch-up and by the pump while sending
         self._pump: asyncio.Task[None] | None = None
         # Access (viewer.py): which private matches a wildcard subscription may carry. Explicit
         # subscriptions are checked by the transport before subscribe() is called.
         self.may_view_private: Callable[[str], bool] = _no_private_match
-        # Metrics hook: one sent batch in `sample_every` is reported (its last frame), so the
-        # per-delivery cost is a countdown, not a clock read and a histogram update.
+        # Metrics hook: one sent frame in `sample_every` is reported, so the per-delivery
+        # cost is a countdown, not a clock read and a histogram update.
         self._on_sent = on_sent
         self._sample_every = self._until_sample = sample_every
 
     @property
     def overflowed(self) -> bool:
-        return self._subscriber.overflowed
+        return self._overflowed
 
     def cursor_id(self) -> str:
         """`a:17,b:3`: where this fan stands in every match; an SSE id that can resume all."""
         return ",".join(f"{match_id}:{seq}" for match_id, seq in sorted(self._cursors.items()))
 
     def start(self) -> None:
-        self._pump = asyncio.create_task(self._forward_live_frames())
+        """Nothing to start: the pump task exists only while frames wait in the queue."""
 
     async def close(self) -> None:
-        self._hub.unsubscribe(self._subscriber, self._topics)
+        self._stopped = True
+        self._hub.unsubscribe(self, self._topics)
         self._topics.clear()
-        if self._pump is not None:
-            self._pump.cancel()
+        pump = self._pump
+        if pump is not None and not pump.done():
+            pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+                await pump
 
     async def subscribe(self, match_ids: Iterable[str], since: dict[str, int]) -> list[str]:
         """Subscribe and send each match's catch-up; returns the ids that do not exist."""
@@ -79,16 +109,16 @@ class LiveSession:
         missing: list[str] = []
         for match_id in wanted:
             if match_id == WILDCARD:
-                self._hub.subscribe(self._subscriber, [WILDCARD])
+                self._hub.subscribe(self, [WILDCARD])
                 self._topics.add(WILDCARD)
                 continue
             async with self._send_lock:
-                self._hub.subscribe(self._subscriber, [match_id])
+                self._hub.subscribe(self, [match_id])
                 self._topics.add(match_id)
                 try:
                     catch_up = await self._service.catch_up(match_id, since.get(match_id))
                 except MatchNotFound:
-                    self._hub.unsubscribe(self._subscriber, [match_id])
+                    self._hub.unsubscribe(self, [match_id])
                     self._topics.discard(match_id)
                     missing.append(match_id)
                     continue
@@ -104,7 +134,7 @@ class LiveSession:
     def unsubscribe(self, match_ids: Iterable[str]) -> None:
         for match_id in match_ids:
             if match_id in self._topics:
-                self._hub.unsubscribe(self._subscriber, [match_id])
+                self._hub.unsubscribe(self, [match_id])
                 self._topics.discard(match_id)
                 self._cursors.pop(match_id, None)
 
@@ -112,21 +142,61 @@ class LiveSession:
     def subscriptions(self) -> list[str]:
         return sorted(self._topics)
 
-    async def _forward_live_frames(self) -> None:
-        while True:
-            frames = await self._subscriber.next_frames()
-            if self._subscriber.overflowed:
+    # -- delivery (the hub's Subscriber protocol) ------------------------------------------------
+
+    def deliver(self, frame: Frame) -> None:
+        """Take one frame, in seq order per match, without blocking or raising."""
+        if self._stopped:
+            return
+        if self._queue is None and self._write_now is not None and not self._send_lock.locked():
+            # Nothing ahead of this frame and no catch-up running: the cursor is current.
+            if not self._should_send(frame):
                 return
+            if self._write_now(frame):
+                self._cursors[frame.match_id] = frame.seq
+                self._until_sample -= 1
+                if not self._until_sample:
+                    self._sampled(frame)
+                return
+        self._enqueue(frame)
+
+    def _enqueue(self, frame: Frame) -> None:
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+            self._pump = asyncio.get_running_loop().create_task(self._drain())
+        elif len(queue) >= self._buffer_limit:
+            self._overflowed = self._stopped = True
+            queue.clear()
+            self._on_overflow()
+            return
+        queue.append(frame)
+
+    async def _drain(self) -> None:
+        """Send the queued frames in order, then step aside for direct writes again."""
+        try:
             async with self._send_lock:
-                for frame in frames:
+                queue = self._queue
+                # The frame being sent stays at the head, so `deliver` keeps queueing behind it.
+                while queue:
+                    frame = queue[0]
                     if self._should_send(frame):
                         self._cursors[frame.match_id] = frame.seq
                         await self._send(frame.text, "event", self.cursor_id())
-            self._until_sample -= 1
-            if not self._until_sample:
-                self._until_sample = self._sample_every
-                if self._on_sent is not None and frames:
-                    self._on_sent(frames[-1])
+                        if self._stopped:
+                            return
+                        self._until_sample -= 1
+                        if not self._until_sample:
+                            self._sampled(frame)
+                    queue.popleft()
+                self._queue = None  # no await since the queue emptied: nothing can slip past
+        except ConnectionResetError:
+            self._stopped = True  # the fan went away mid-send; its handler cleans up
+
+    def _sampled(self, frame: Frame) -> None:
+        self._until_sample = self._sample_every
+        if self._on_sent is not None:
+            self._on_sent(frame)
 
     def _should_send(self, frame: Frame) -> bool:
         cursor = self._cursors.get(frame.match_id)

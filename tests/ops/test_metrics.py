@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -88,15 +89,23 @@ async def test_metrics_follow_ingest_and_fan_out(client: Any) -> None:
 
 async def test_slow_consumer_drop_is_counted(aiohttp_client: Any, settings: Settings) -> None:
     """A fan whose buffer overflows is cut off with 1013 and counted."""
-    client = await aiohttp_client(create_app(dataclasses.replace(settings, subscriber_buffer=1)))
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, subscriber_buffer=1, ingest_rate=0)))
     await create_match(client, "m1")
     async with client.ws_connect("/ws?matches=m1") as ws:
         await receive_json(ws)
         await receive_json(ws)
-        # One batch publishes three frames before the fan's pump can run: the buffer of 1 overflows.
-        await post_events(client, "m1", [{"type": "period_start"}, {"type": "goal", "team": "home"},
-                                         {"type": "goal", "team": "away"}])
+        # The fan stops reading: once its socket is backed up, frames queue and the buffer of 1
+        # overflows (a fan that reads is written to directly and never queues).
+        ws._response.connection.transport.pause_reading()
+        batch = [{"type": "notification", "title": "x" * 100, "text": "y" * 700}] * 50
+        for _ in range(200):
+            await post_events(client, "m1", batch)
+            if value(await scrape(client), "scoreboard_slow_consumer_drops_total", transport="ws") == 1:
+                break
+        ws._response.connection.transport.resume_reading()
         message = await asyncio.wait_for(ws.receive(), 3)
+        while message.type == aiohttp.WSMsgType.TEXT:
+            message = await asyncio.wait_for(ws.receive(), 3)
         assert message.data == 1013 or ws.close_code == 1013
     samples = await scrape(client)
     assert value(samples, "scoreboard_slow_consumer_drops_total", transport="ws") == 1
