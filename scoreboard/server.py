@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -58,6 +59,9 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
              "redis " + settings.public_dict()["redis_url"] if settings.redis_url else f"sqlite {settings.db}")
     if not settings.api_keys:
         log.warning("no SCOREBOARD_API_KEYS set: nobody can post events")
+    ephemeral = ephemeral_storage_warning(settings, os.environ)
+    if ephemeral:
+        log.warning("%s", ephemeral)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -75,6 +79,26 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+# Variables a platform sets in every process, on hosts whose disk is wiped at each restart
+# and deploy. Dokku sets DYNO too.
+EPHEMERAL_PLATFORMS = {"DYNO": "Heroku or Dokku", "RENDER": "Render"}
+
+
+def ephemeral_storage_warning(settings: Settings, env: Mapping[str, str]) -> str | None:
+    """The start-up warning for SQLite on a disk that does not survive restarts, or None."""
+    if settings.redis_url:
+        return None
+    platform = next((name for var, name in EPHEMERAL_PLATFORMS.items() if env.get(var)), None)
+    if platform is None and not settings.ephemeral_disk:
+        return None
+    where = platform or "a disk marked ephemeral (ephemeral_disk)"
+    return (
+        f"running on {where} without REDIS_URL: matches and scores are kept in the SQLite file "
+        f"{settings.db}, which is lost at the next restart or deploy. Add Redis "
+        "(e.g. `heroku addons:create heroku-redis`) so scores survive."
+    )
 
 
 async def _drain(app: web.Application, site: web.BaseSite, timeout: float) -> None:

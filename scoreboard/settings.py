@@ -51,6 +51,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = _opt((), "origins allowed for CORS and WebSocket (empty = any)")
     frame_ancestors: str = _opt("*", "CSP frame-ancestors for the /embed/{id} iframe")
     shutdown_timeout: float = _opt(10.0, "seconds to finish in-flight work on SIGTERM (platforms kill at 30)")
+    ephemeral_disk: bool = _opt(False, "the disk is wiped on restart: warn that SQLite scores will not survive (found by itself on Heroku, Dokku, Render)")
     # Private matches and limits (README "Security"). 0 turns a limit off where that is allowed.
     secret: str = _opt("", "key signing viewer tokens, 32+ bytes (empty: random per start, tokens die with the process)")
     token_max_ttl: int = _opt(604800, "longest viewer token lifetime a scorekeeper may ask for, seconds")

@@ -13,6 +13,7 @@ from ..store import make_store
 from . import api, live, sse
 from .auth import KeyRing
 from .connections import ConnectionRegistry
+from .docs import setup_api_docs
 from .errors import error_middleware
 from .headers import security_headers_middleware
 from .keys import CONNECTIONS_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     setup_metrics(app)
     setup_pages(app)
+    setup_api_docs(app)
     app.cleanup_ctx.append(_service_lifetime)
     app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)
