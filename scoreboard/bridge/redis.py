@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 EntryHandler = Callable[[str, dict[str, str]], None]
 
 START_OF_STREAM = "0-0"
+STOP_TIMEOUT = 2.0
 
 
 def backoff_delay(failures: int, base: float = 0.05, cap: float = 2.0) -> float:
@@ -66,8 +67,9 @@ class StreamFollower:
         if self._task is None:
             return
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        # Bounded: a shutdown must not wait on a socket that a dying Redis left half-open.
+        with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+            await asyncio.wait_for(self._task, STOP_TIMEOUT)
         self._task = None
         self.connected = False
 

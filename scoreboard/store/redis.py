@@ -102,12 +102,13 @@ class RedisStore:
         if self._follower is not None:
             await self._follower.stop()
             self._follower = None
-        if self._follower_client is not None:
-            await self._follower_client.aclose()
-            self._follower_client = None
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+        for client in (self._follower_client, self._redis):
+            if client is not None:
+                try:
+                    await asyncio.wait_for(client.aclose(), self._timeout)
+                except (RedisError, OSError, asyncio.TimeoutError) as exc:
+                    log.warning("closing a Redis connection failed: %s", exc)
+        self._follower_client = self._redis = None
 
     async def ready(self) -> bool:
         follower = self._follower
