@@ -107,6 +107,9 @@ export class LiveFeed {
     params.set("matches", matches.join(","));
     const since = [...this.cursors].map(([id, seq]) => `${id}:${seq}`);
     if (since.length) params.set("since", since.join(","));
+    // A private match's page is opened with ?token=; the live feed needs the same grant.
+    const token = new URLSearchParams(location.search).get("token");
+    if (token) params.set("token", token);
     return params.toString();
   }
 
@@ -153,6 +156,7 @@ export class LiveFeed {
     const receive = (e) => this._receive(e.data);
     es.addEventListener("snapshot", receive);
     es.addEventListener("event", receive);
+    es.addEventListener("problem", receive);
     es.onmessage = receive;
     es.addEventListener("restart", () => {
       if (this.socket !== es) return;

@@ -66,6 +66,7 @@
         const on = (e) => receive(e.data);
         es.addEventListener("snapshot", on);
         es.addEventListener("event", on);
+        es.addEventListener("problem", on);
         es.addEventListener("restart", () => es.onerror({ restart: 1 }));
         es.onopen = () => setState("live");
         es.onerror = (e) => {

@@ -176,6 +176,6 @@ async def embed_match(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
     return _render(
         "embed_match.html", request,
-        {"match": match, "last": last, "theme": theme, "compact": compact},
+        {"match": match, "events": events, "last": last, "theme": theme, "compact": compact},
         frame_ancestors=settings.frame_ancestors or "*",
     )

@@ -96,7 +96,8 @@ async def _stream(request: web.Request, matches: list[str], since: dict[str, int
         for match_id in missing:
             await fan._send(json.dumps({"type": "error", "code": "not_found",
                                         "message": f"no match {match_id!r}", "match_id": match_id}),
-                            "error", None)
+                            # Not "error": EventSource fires that name for dropped connections too.
+                            "problem", None)
         await fan.response.wait()
     finally:
         registry.discard(fan)
