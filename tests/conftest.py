@@ -29,3 +29,12 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
     if server.process is not None and server.process.poll() is None:
         server.process.kill()
         server.process.wait(5)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last.
+
+    Playwright's sync API keeps an event loop running in the main thread for as long as its
+    session-wide browser is open; asyncio tests started after it would find that loop.
+    """
+    items.sort(key=lambda item: "browser" in item.path.parts)
