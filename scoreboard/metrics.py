@@ -75,8 +75,8 @@ class Metrics:
             "(with a shared store: as this instance learns of them)",
             ["type"], registry=self.registry,
         )
-        for event_type in EVENT_TYPES:
-            self.events_ingested.labels(event_type)
+        # event type -> its counter, made once (labels() per event showed in the ingest profile)
+        self._ingested = {event_type: self.events_ingested.labels(event_type) for event_type in EVENT_TYPES}
         self.slow_consumer_drops = Counter(
             "scoreboard_slow_consumer_drops", "Live connections cut off because their buffer overflowed",
             ["transport"], registry=self.registry,
@@ -112,12 +112,26 @@ class Metrics:
         ).set_function(lambda: self.in_flight)
         # match id -> (seq, monotonic time) of its last published event, for sampled latency.
         self._published: dict[str, tuple[int, float]] = {}
+        # (method, route, status) -> its request counter and duration histogram: labels() takes
+        # a lock and builds a key each call, a cost every request paid twice. As bounded as the
+        # label values themselves.
+        self._request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, duration: float) -> None:
+        series = self._request_series.get((method, route, status))
+        if series is None:
+            series = (self.http_requests.labels(method, route, str(status)),
+                      self.http_request_seconds.labels(route))
+            self._request_series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(duration)
 
     def on_commit(self, committed: Committed) -> None:
         """Commit listener: runs right after the service published the batch to the hub."""
         new_events = committed.acceptance.new_events
         for event in new_events:
-            self.events_ingested.labels(event.type).inc()
+            counter = self._ingested.get(event.type)
+            (counter if counter is not None else self.events_ingested.labels(event.type)).inc()
         if new_events:
             self._published[committed.match.id] = (new_events[-1].seq, time.monotonic())
 
@@ -187,8 +201,7 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
         duration = time.perf_counter() - started
         if counted:
             metrics.in_flight -= 1
-        metrics.http_requests.labels(request.method, route, str(status)).inc()
-        metrics.http_request_seconds.labels(route).observe(duration)
+        metrics.observe_request(request.method, route, status, duration)
         if route == INGEST_ROUTE and request.method == "POST":
             metrics.ingest_seconds.observe(duration)
         request_id = request.get(REQUEST_ID_KEY, "-")
