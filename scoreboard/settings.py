@@ -41,6 +41,7 @@ class Settings:
     redis_timeout: float = _opt(2.0, "seconds a Redis command may take before the request answers 503")
     redis_stream_maxlen: int = _opt(100000, "commits kept in the Redis stream for instances catching up")
     web_concurrency: int = _opt(1, "worker processes sharing the port")
+    event_loop: str = _opt("auto", "auto (uvloop when installed: pip install 'scoreboard[fast]'), uvloop or asyncio")
     log_level: str = _opt("info", "debug, info, warning or error")
     log_format: str = _opt("text", "text or json")
     ws_ping_interval: float = _opt(20.0, "seconds between server pings; keep under the router's 55 s idle cut")
@@ -70,6 +71,8 @@ class Settings:
             raise SettingsError(f"web_concurrency: must be at least 1, got {self.web_concurrency}")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise SettingsError(f"log_level: {self.log_level!r} is not debug, info, warning or error")
+        if self.event_loop not in ("auto", "uvloop", "asyncio"):
+            raise SettingsError(f"event_loop: {self.event_loop!r} is not auto, uvloop or asyncio")
         if self.log_format not in ("text", "json"):
             raise SettingsError(f"log_format: {self.log_format!r} is not text or json")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
