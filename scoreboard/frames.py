@@ -58,6 +58,8 @@ class FrameHistory:
         frames = self._frames.get(frame.match_id)
         if frames is None:
             frames = self._frames[frame.match_id] = deque(maxlen=self._depth)
+        if frames and frame.seq <= frames[-1].seq:
+            return  # already held: a catch-up rebuilt it before the stream delivered it
         if frames and frame.seq != frames[-1].seq + 1:
             frames.clear()  # a gap (e.g. another instance's events missed): keep only what is whole
         frames.append(frame)
