@@ -41,6 +41,21 @@ async def assert_nothing_arrives(ws: Any, within: float = 0.3) -> None:
         pytest.fail(f"unexpected message: {message}")
 
 
+async def read_sse_event(response: Any, timeout: float = 3.0) -> dict[str, str]:
+    """One `id/event/data` block from an SSE stream, skipping keep-alive comments."""
+    fields: dict[str, str] = {}
+    while True:
+        line = (await asyncio.wait_for(response.content.readline(), timeout)).decode().rstrip("\r\n")
+        if not line:
+            if fields:
+                return fields
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(": ")
+        fields[name] = value
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

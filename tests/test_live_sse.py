@@ -1,25 +1,9 @@
 """The SSE fallback: same payloads, resumable ids, keep-alives."""
 from __future__ import annotations
 
-import asyncio
 import json
 
-from support import create_match, post_events
-
-
-async def read_sse_event(response, timeout: float = 3.0) -> dict:
-    """One `id/event/data` block from the stream, skipping keep-alive comments."""
-    fields: dict = {}
-    while True:
-        line = (await asyncio.wait_for(response.content.readline(), timeout)).decode().rstrip("\r\n")
-        if not line:
-            if fields:
-                return fields
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(": ")
-        fields[name] = value
+from support import create_match, post_events, read_sse_event
 
 
 async def test_sse_sends_snapshot_then_events_with_resumable_ids(client):

@@ -1,7 +1,6 @@
 """Fixtures for the security tests: a real app with a known token secret, tokens, SSE reading."""
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -54,18 +53,3 @@ def make_token(matches: list[str], *, secret: str = SECRET, exp_in: float = 600,
     """A token built by hand, for expired, forged and malformed cases."""
     body = {"matches": matches, "aud": AUDIENCE, "exp": int(time.time() + exp_in), **claims}
     return jwt.encode(body, secret, algorithm=ALGORITHM)
-
-
-async def read_sse_event(response: Any, timeout: float = 3.0) -> dict[str, str]:
-    """One `id/event/data` block from the stream, skipping keep-alive comments."""
-    fields: dict[str, str] = {}
-    while True:
-        line = (await asyncio.wait_for(response.content.readline(), timeout)).decode().rstrip("\r\n")
-        if not line:
-            if fields:
-                return fields
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(": ")
-        fields[name] = value

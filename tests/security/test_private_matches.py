@@ -7,8 +7,8 @@ import json
 import aiohttp
 import jwt
 
-from conftest import OTHER_SECRET, PRIVATE, PUBLIC, SECRET, issue_token, make_token, read_sse_event
-from support import AUTH, assert_nothing_arrives, post_events, receive_json
+from conftest import OTHER_SECRET, PRIVATE, PUBLIC, SECRET, issue_token, make_token
+from support import AUTH, assert_nothing_arrives, post_events, read_sse_event, receive_json
 
 SCOPED = {"Authorization": "Bearer scoped-key"}
 
