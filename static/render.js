@@ -13,9 +13,13 @@ const STATUS_LABELS = {
 
 const CARD_LABELS = { yellow: "Yellow card", red: "Red card", second_yellow: "Second yellow" };
 
-const ICONS = {
-  goal: "⚽", points: "＋", card: "▮", period_start: "▶", period_end: "■",
-  status: "ℹ", notification: "📣", retract: "↺",
+// Icons are symbols of the page's inline SVG sprite (templates/_icons.html), not emoji: an
+// emoji shows as an empty box where no emoji font is installed. The label is what a screen
+// reader says for the icon.
+const ICON_LABELS = {
+  goal: "Goal", points: "Points", card: "Card", period_start: "Period start",
+  period_end: "Period end", status: "Status change", notification: "Notification",
+  retract: "Correction",
 };
 
 export const statusLabel = (status) => STATUS_LABELS[status] || status || "";
@@ -77,11 +81,17 @@ export function eventItem(ev, match, { retracted = false, lookup } = {}) {
   li.dataset.seq = String(ev.seq);
   li.dataset.type = ev.type;
   li.querySelector(".ev-minute").textContent = minuteLabel(ev);
-  li.querySelector(".ev-icon").textContent = ICONS[ev.type] || "•";
+  paintIcon(li.querySelector(".ev-icon"), ev.type);
   li.querySelector(".ev-title").textContent = eventTitle(ev, match);
   li.querySelector(".ev-detail").textContent = eventDetail(ev, match, lookup);
   markRetracted(li, retracted);
   return li;
+}
+
+function paintIcon(icon, type) {
+  const known = Object.hasOwn(ICON_LABELS, type);
+  icon.setAttribute("aria-label", known ? ICON_LABELS[type] : "Event");
+  icon.querySelector("use").setAttribute("href", `#icon-${known ? type : "other"}`);
 }
 
 export function markRetracted(li, retracted = true) {

@@ -226,3 +226,34 @@ def test_private_match_page_needs_its_token(server: ServerProcess, page: Any) ->
     open_live(page, f"{server.url}/matches/{match_id}?token={token}")
     server.post(match_id, {"type": "period_start"}, {"type": "goal", "team": "home"})
     expect(page.locator("#match .score-home")).to_have_text("1")
+
+
+ICON_FACTS = """icon => {
+  const use = icon.querySelector("svg use");
+  const href = use && use.getAttribute("href");
+  const box = use ? use.getBBox() : {width: 0, height: 0};
+  return {
+    role: icon.getAttribute("role"), label: icon.getAttribute("aria-label"),
+    text: icon.textContent, symbol: Boolean(href && document.querySelector(href)),
+    width: box.width, height: box.height,
+  };
+}"""
+
+
+def test_event_icons_draw_without_an_emoji_font(server: ServerProcess, page: Any) -> None:
+    """Goal and notification icons are SVG shapes with a spoken label, never emoji text."""
+    match_id = server.create_match("Home", "Away", unique_id("icons"))["id"]
+    server.post(match_id, {"type": "period_start"}, {"type": "goal", "team": "home"})
+    open_live(page, f"{server.url}/matches/{match_id}")   # seq 1-2 painted by the server
+    server.post(match_id, {"type": "notification", "title": "Hello"},
+                {"type": "goal", "team": "away"}, {"type": "retract", "target": 4})
+    expect(page.locator("#timeline li")).to_have_count(5)  # seq 3-5 painted live by render.js
+    expected = {1: "Period start", 2: "Goal", 3: "Notification", 4: "Goal", 5: "Correction"}
+    for seq, label in expected.items():
+        facts = page.locator(f'#timeline li[data-seq="{seq}"] .ev-icon').evaluate(ICON_FACTS)
+        assert facts["role"] == "img" and facts["label"] == label, (seq, facts)
+        assert facts["text"].strip() == "", f"icon {seq} is text that needs a font: {facts['text']!r}"
+        assert facts["symbol"] and facts["width"] > 4 and facts["height"] > 4, (seq, facts)
+    expect(page.get_by_role("img", name="Notification")).to_have_count(1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "timeline-icons.png"), full_page=True)
