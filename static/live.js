@@ -11,7 +11,14 @@ const MAX_DELAY_MS = 10000;
 // A WebSocket that never opens this many times in a row (proxy, firewall) while HTTP works
 // means the network blocks it: use SSE. Once a WebSocket has opened, a failure is an outage.
 const WS_FAILURES_BEFORE_SSE = 3;
+// Failed connections in a row before the badge says "offline" rather than "reconnecting"
+// (about ten seconds of a server that is really gone); the retries go on either way.
 const OFFLINE_AFTER_FAILURES = 4;
+// A restart (1012) or shutdown (1001) closes every fan at once: each waits a random
+// RESTART_MIN_MS + [0, RESTART_SPREAD_MS) so thousands of reconnects arrive over seconds,
+// not in one burst (the server's SSE `retry:` spreads EventSource over 1-5 s the same way).
+const RESTART_MIN_MS = 250;
+const RESTART_SPREAD_MS = 3000;
 const PING_INTERVAL_MS = 25000;
 const MAX_SUBSCRIPTIONS = 100;   // the server's limit per connection
 // No message, not even a pong, for this long: the connection is dead but was never closed
@@ -21,6 +28,30 @@ const SILENCE_LIMIT_MS = 2 * PING_INTERVAL_MS + 10000;
 /** A random delay in [0, min(cap, base * 2^attempt)) ms: capped exponential, full jitter. */
 export function backoffDelay(attempt, base = BASE_DELAY_MS, cap = MAX_DELAY_MS) {
   return Math.random() * Math.min(cap, base * 2 ** Math.min(attempt, 16));
+}
+
+/** The jittered wait before reconnecting after a restart (1012) or shutdown (1001) close. */
+export function restartDelay(spread = RESTART_SPREAD_MS) {
+  return RESTART_MIN_MS + Math.random() * spread;
+}
+
+/**
+ * The retry timings: the defaults, or smaller ones from the page address for tests and
+ * demos (`?retry_base_ms=50&retry_cap_ms=400&offline_after=2`); they only change how soon
+ * this one page retries and when it calls itself offline.
+ */
+export function retryPolicy(search = location.search) {
+  const params = new URLSearchParams(search);
+  const number = (name, fallback, min) => {
+    const value = Number(params.get(name));
+    return params.has(name) && Number.isFinite(value) ? Math.max(min, value) : fallback;
+  };
+  const base = number("retry_base_ms", BASE_DELAY_MS, 10);
+  return {
+    base,
+    cap: Math.max(base, number("retry_cap_ms", MAX_DELAY_MS, 10)),
+    offlineAfter: number("offline_after", OFFLINE_AFTER_FAILURES, 1),
+  };
 }
 
 /** The transport asked for in the page address (`?transport=sse|ws`), else "auto". */
@@ -37,12 +68,15 @@ export class LiveFeed {
    * onState(state, info): state is "connecting" | "live" | "reconnecting" | "offline".
    * allowGaps: apply an event even after a hole in the seqs (a list that shows only the
    *   score, which every event carries whole); otherwise a hole makes it ask again.
+   * retry: {base, cap, offlineAfter} (see retryPolicy).
    */
   constructor({ origin = location.origin, matches, cursors = {}, transport = "auto",
-                allowGaps = false,
+                allowGaps = false, retry = retryPolicy(),
                 onSnapshot = () => {}, onEvent = () => {}, onState = () => {} }) {
     this.origin = origin;
     this.allowGaps = allowGaps;
+    this.retry = retry;
+    this.closes = [];   // the last few lost connections, {code, delayMs}, for diagnosis
     this.matches = [...matches];
     this.cursors = new Map(Object.entries(cursors).map(([id, seq]) => [id, Number(seq)]));
     this.transport = transport === "auto" ? "ws" : transport;
@@ -199,16 +233,15 @@ export class LiveFeed {
     }
     let delay;
     if (code === 1012 || code === 1001) {
-      // Restart or shutdown: the server is coming back; jitter so everyone does not
-      // reconnect in the same instant.
-      delay = 250 + Math.random() * 2000;
+      delay = restartDelay();   // the server is coming back: jittered, see RESTART_SPREAD_MS
     } else if (code === 1013) {
       delay = Math.random() * 1000;     // we were too slow; resume at once with since
     } else {
-      delay = backoffDelay(this.attempt);
+      delay = backoffDelay(this.attempt, this.retry.base, this.retry.cap);
     }
     this.attempt += 1;
-    const offline = navigator.onLine === false || this.attempt > OFFLINE_AFTER_FAILURES;
+    this.closes = [...this.closes.slice(-19), { code, delayMs: Math.round(delay) }];
+    const offline = navigator.onLine === false || this.attempt > this.retry.offlineAfter;
     this._setState(offline ? "offline" : "reconnecting", { retryInMs: delay });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this._connect(), delay);

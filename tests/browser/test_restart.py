@@ -1,6 +1,7 @@
 """A page open across a server restart ends with every event, in order, and the right score."""
 from __future__ import annotations
 
+import time
 import urllib.error
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,80 @@ def test_page_recovers_after_server_restart(own_server: ServerProcess, page: Any
     expect(page.locator('#timeline li[data-seq="4"]')).to_have_class("ev ev-goal retracted")
     expect(page.locator('#timeline li[data-seq="4"]')).to_contain_text("While away")
     assert page.locator("#timeline li.ev-goal", has_text="Lost").count() == 0
+
+
+def close_log(page: Any) -> list[dict[str, Any]]:
+    return page.evaluate("window.scoreboardFeed.closes")
+
+
+def test_sigterm_closes_with_1012_and_the_page_comes_back_after_a_jittered_wait(
+    own_server: ServerProcess, page: Any,
+) -> None:
+    """A real SIGTERM closes the page's WebSocket with 1012; it waits a jittered delay,
+    shows reconnecting, and resumes with `since` once the server is back: every event, in order."""
+    server = own_server
+    match_id = server.create_match("Home", "Away", unique_id("sigterm"))["id"]
+    server.post(match_id, {"type": "period_start", "period": 1})
+    page.goto(f"{server.url}/matches/{match_id}?transport=ws")
+    conn = page.locator("#conn")
+    expect(conn).to_have_attribute("data-state", "live")
+    server.post(match_id, {"type": "goal", "team": "home", "player": "Early"})
+    expect(page.locator("#match .score-home")).to_have_text("1")
+
+    server.stop()   # SIGTERM: the server tells every WebSocket 1012 Service Restart
+    expect(conn).to_have_attribute("data-state", "reconnecting")
+    first = close_log(page)[0]
+    assert first["code"] == 1012, first
+    assert 250 <= first["delayMs"] <= 3250, first
+
+    server.start()
+    server.post(match_id, {"type": "goal", "team": "away", "player": "While away"})
+    expect(conn).to_have_attribute("data-state", "live", timeout=15000)
+    server.post(match_id, {"type": "goal", "team": "away", "player": "After"})
+    expect(page.locator("#timeline li")).to_have_count(4, timeout=10000)
+    assert timeline_seqs(page) == [4, 3, 2, 1]
+    expect(page.locator("#match .score-away")).to_have_text("2")
+    expect(page.locator('#timeline li[data-seq="3"]')).to_contain_text("While away")
+
+
+def test_restart_reconnects_are_spread_over_seconds(server: ServerProcess, page: Any) -> None:
+    """The wait after a 1012/1001 close is drawn from a window of seconds, not one instant."""
+    page.goto(f"{server.url}/")
+    delays = page.evaluate(
+        "import('/static/live.js').then(m => Array.from({length: 400}, () => m.restartDelay()))")
+    assert all(250 <= d <= 3250 for d in delays)
+    assert min(delays) < 700 and max(delays) > 2800   # spread over the whole window
+    quarters = [sum(1 for d in delays if 250 + 750 * q <= d < 250 + 750 * (q + 1)) for q in range(4)]
+    assert min(quarters) > 40, quarters                # and not bunched in one part of it
+
+
+def test_page_shows_offline_while_the_server_stays_down_and_keeps_retrying(
+    own_server: ServerProcess, page: Any,
+) -> None:
+    """Past the failure threshold the badge says offline; retries go on, capped, until the
+    server is back and the page is live again."""
+    server = own_server
+    match_id = server.create_match("Home", "Away", unique_id("offline"))["id"]
+    page.goto(f"{server.url}/matches/{match_id}?transport=ws"
+              "&retry_base_ms=50&retry_cap_ms=300&offline_after=2")
+    conn = page.locator("#conn")
+    expect(conn).to_have_attribute("data-state", "live")
+
+    server.stop()   # SIGTERM: 1012 first, then refused connections while it stays down
+    expect(conn).to_have_attribute("data-state", "offline", timeout=8000)
+    assert close_log(page)[0]["code"] == 1012
+    expect(conn.locator(".conn-label")).to_contain_text("Offline")
+    expect(conn.locator(".conn-retry")).to_be_visible()
+    seen = len(close_log(page))
+    deadline = time.monotonic() + 5
+    while len(close_log(page)) < seen + 3:   # still trying (the page's CSP forbids wait_for_function)
+        assert time.monotonic() < deadline, "the page stopped retrying"
+        page.wait_for_timeout(100)
+    failures = close_log(page)[1:]
+    assert failures and all(c["code"] != 1012 and c["delayMs"] <= 300 for c in failures), failures
+    expect(conn).to_have_attribute("data-state", "offline")
+
+    server.start()
+    server.post(match_id, {"type": "period_start"}, {"type": "goal", "team": "home"})
+    expect(conn).to_have_attribute("data-state", "live", timeout=5000)
+    expect(page.locator("#match .score-home")).to_have_text("1")
