@@ -79,10 +79,13 @@ async function readError(response) {
   }
 }
 
-export async function getJson(path) {
+/** GET JSON; with `key`, as that scorekeeper (so private matches are visible too). */
+export async function getJson(path, key = "") {
+  const headers = { Accept: "application/json" };
+  if (key) headers.Authorization = `Bearer ${key}`;
   let response;
   try {
-    response = await fetch(path, { headers: { Accept: "application/json" } });
+    response = await fetch(path, { headers });
   } catch {
     throw new ApiError(0, {}, true);
   }

@@ -8,6 +8,11 @@ import { explain, newEventId, postJson, getJson } from "./console-api.js";
 
 const KEY_STORAGE = "scoreboard.apiKey";
 const MATCH_STORAGE = "scoreboard.consoleMatch";
+// A viewer token for the console's own live view of a private match: WebSocket and
+// EventSource cannot send the key in a header, and the key must never go in a URL. It is
+// renewed a little before it expires, and at once when the server refuses it.
+const TOKEN_TTL_S = 3600;
+const TOKEN_RENEW_AT = 0.8;
 
 const $ = (id) => document.getElementById(id);
 const keyPanel = $("key-panel");
@@ -21,6 +26,8 @@ let view = null;        // MatchView of the selected match, built from its first
 let feed = null;
 let queue = Promise.resolve();   // presses are sent one after another, in the order pressed
 let unconfirmed = null;          // {body, label} of a press whose delivery is unknown
+const listed = new Map();        // match id -> match view from the last list (private flag)
+const viewerTokens = new Map();  // match id -> {token, renewAt (ms)}
 
 const apiKey = () => sessionStorage.getItem(KEY_STORAGE) || "";
 
@@ -66,6 +73,7 @@ $("key-form").addEventListener("submit", (e) => {
 
 $("forget-key").addEventListener("click", () => {
   sessionStorage.removeItem(KEY_STORAGE);
+  viewerTokens.clear();
   showKeyState();
   say("Key forgotten.");
   $("api-key").focus();
@@ -75,8 +83,18 @@ $("forget-key").addEventListener("click", () => {
 
 async function loadMatches(selectId = sessionStorage.getItem(MATCH_STORAGE)) {
   try {
-    const body = await getJson("/api/matches");
+    // As this scorekeeper: the list then includes the private matches the key may score.
+    let body;
+    try {
+      body = await getJson("/api/matches", apiKey());
+    } catch (err) {
+      if (err.code !== "unauthorized") throw err;
+      say(explain(err), "error");          // tell at once; the public list still loads
+      body = await getJson("/api/matches");
+    }
     const matches = Array.isArray(body) ? body : body.matches || [];
+    listed.clear();
+    for (const m of matches) listed.set(m.id, m);
     const placeholder = new Option("— choose a match —", "");
     select.replaceChildren(placeholder, ...matches.map((m) => {
       const option = new Option(`${m.home} v ${m.away} (${m.id})`, m.id);
@@ -133,6 +151,7 @@ function follow(matchId) {
   feed = new LiveFeed({
     matches: [matchId],
     transport: requestedTransport(),
+    token: liveToken,
     onSnapshot: (msg) => {
       if (msg.match.id !== matchRoot.dataset.match) return;
       view = new MatchView(matchRoot, { match: msg.match, events: [] },
@@ -145,6 +164,24 @@ function follow(matchId) {
     },
     onState,
   }).start();
+}
+
+/** The viewer token for the followed match's live feed; null for a public match. */
+async function liveToken({ renew }) {
+  const matchId = matchRoot.dataset.match;
+  if (!listed.get(matchId)?.private) return null;
+  let held = viewerTokens.get(matchId);
+  if (renew || !held || Date.now() >= held.renewAt) {
+    const { data } = await postJson(
+      `/api/matches/${encodeURIComponent(matchId)}/tokens`, { ttl: TOKEN_TTL_S }, apiKey(),
+    );
+    held = { token: data.token, renewAt: Date.now() + data.ttl * 1000 * TOKEN_RENEW_AT };
+    viewerTokens.set(matchId, held);
+  }
+  // The fan page of a private match opens only with a token: hand one to the link too.
+  const link = matchRoot.querySelector(".view-link");
+  link.href = `/matches/${encodeURIComponent(matchId)}?token=${encodeURIComponent(held.token)}`;
+  return held.token;
 }
 
 function paintTeamNames() {
@@ -217,7 +254,9 @@ async function buildEvent(action, button) {
 /** A retract of the last event that still counts, read from the log as it is right now. */
 async function buildUndo() {
   const matchId = matchRoot.dataset.match;
-  const { events } = await getJson(`/api/matches/${encodeURIComponent(matchId)}/events?since=0`);
+  const { events } = await getJson(
+    `/api/matches/${encodeURIComponent(matchId)}/events?since=0`, apiKey(),
+  );
   const retracted = new Set(events.filter((e) => e.type === "retract").map((e) => e.target));
   const last = [...events].reverse()
     .find((e) => e.type !== "retract" && !retracted.has(e.seq));

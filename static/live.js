@@ -54,6 +54,11 @@ export function retryPolicy(search = location.search) {
   };
 }
 
+/** The viewer token in the page address (`?token=`): a private match's page was opened with it. */
+export function pageToken() {
+  return new URLSearchParams(location.search).get("token");
+}
+
 /** The transport asked for in the page address (`?transport=sse|ws`), else "auto". */
 export function requestedTransport() {
   const wanted = new URLSearchParams(location.search).get("transport");
@@ -69,13 +74,20 @@ export class LiveFeed {
    * allowGaps: apply an event even after a hole in the seqs (a list that shows only the
    *   score, which every event carries whole); otherwise a hole makes it ask again.
    * retry: {base, cap, offlineAfter} (see retryPolicy).
+   * token: the viewer token for private matches, or a function ({renew}) -> token (or a
+   *   promise of one) asked before every connection; renew is true when the last token was
+   *   refused (close 1008: expired, or signed by a server since restarted) or never connected.
    */
   constructor({ origin = location.origin, matches, cursors = {}, transport = "auto",
-                allowGaps = false, retry = retryPolicy(),
+                allowGaps = false, retry = retryPolicy(), token = pageToken(),
                 onSnapshot = () => {}, onEvent = () => {}, onState = () => {} }) {
     this.origin = origin;
     this.allowGaps = allowGaps;
     this.retry = retry;
+    this.token = token;
+    this.liveToken = null;     // the token of the current connection
+    this.renewToken = false;
+    this.connecting = 0;       // bumped per connection, so a late token answer is dropped
     this.closes = [];   // the last few lost connections, {code, delayMs}, for diagnosis
     this.matches = [...matches];
     this.cursors = new Map(Object.entries(cursors).map(([id, seq]) => [id, Number(seq)]));
@@ -141,17 +153,32 @@ export class LiveFeed {
     params.set("matches", matches.join(","));
     const since = [...this.cursors].map(([id, seq]) => `${id}:${seq}`);
     if (since.length) params.set("since", since.join(","));
-    // A private match's page is opened with ?token=; the live feed needs the same grant.
-    const token = new URLSearchParams(location.search).get("token");
-    if (token) params.set("token", token);
+    if (this.liveToken) params.set("token", this.liveToken);
     return params.toString();
   }
 
   _connect() {
     if (this.stopped) return;
     this._drop();
-    if (this.transport === "sse") this._connectSse();
-    else this._connectWs();
+    const connecting = ++this.connecting;
+    const renew = this.renewToken;
+    this.renewToken = false;
+    const open = (token) => {
+      if (connecting !== this.connecting || this.stopped) return;
+      this.liveToken = token || null;
+      if (this.transport === "sse") this._connectSse();
+      else this._connectWs();
+    };
+    if (typeof this.token !== "function") {
+      open(this.token);
+      return;
+    }
+    Promise.resolve().then(() => this.token({ renew })).then(open, (err) => {
+      if (connecting !== this.connecting || this.stopped) return;
+      console.warn("scoreboard: no viewer token for the live feed", err);
+      this.renewToken = true;
+      this._lost(0, true);
+    });
   }
 
   _connectWs() {
@@ -186,6 +213,7 @@ export class LiveFeed {
 
   _connectSse() {
     const es = new EventSource(new URL(`/sse?${this._query()}`, this.origin));
+    let opened = false;
     this.socket = es;
     const receive = (e) => this._receive(e.data);
     es.addEventListener("snapshot", receive);
@@ -198,7 +226,10 @@ export class LiveFeed {
       this.socket = null;
       this._lost(1012, true);
     });
-    es.onopen = () => this._setState("live");
+    es.onopen = () => {
+      opened = true;
+      this._setState("live");
+    };
     es.onerror = (e) => {
       // The server names its error messages `event: error`, which lands here too; only an
       // error without data is the connection failing.
@@ -211,7 +242,7 @@ export class LiveFeed {
       if (this.socket !== es) return;
       es.close();
       this.socket = null;
-      this._lost(0, true);
+      this._lost(0, opened);
     };
   }
 
@@ -224,6 +255,9 @@ export class LiveFeed {
 
   _lost(code, opened) {
     if (this.stopped) return;
+    // A refused token (the server closes with 1008) or a stream that never opened (SSE
+    // answers a bad token with 401): ask for a fresh token next time.
+    if (code === 1008 || !opened) this.renewToken = true;
     if (this.transport === "ws" && !opened) this.wsFailures += 1;
     if (this.autoFallback && this.transport === "ws" && !this.wsEverOpened
         && this.wsFailures >= WS_FAILURES_BEFORE_SSE) {

@@ -1,7 +1,10 @@
 """The scorekeeper console: key handling, creating a match, safe presses, undo, plain errors."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from .conftest import API_KEY, ServerProcess, expect, unique_id
 
@@ -108,3 +111,80 @@ def test_console_explains_api_errors(server: ServerProcess, page: Any) -> None:
     page.click("#create-form button[type=submit]")
     expect(page.locator("#console-msg")).to_contain_text("API key was not accepted")
     expect(page.locator("#api-key")).to_be_visible()
+
+
+def test_console_follows_a_private_match_live_with_a_viewer_token(
+    server: ServerProcess, page: Any,
+) -> None:
+    """For a private match the console mints a viewer token with its key and goes live on it;
+    the key itself never appears in a URL."""
+    urls: list[str] = []
+    minted: list[str | None] = []
+    page.on("request", lambda r: urls.append(r.url))
+    page.on("request", lambda r: minted.append(r.headers.get("authorization"))
+            if r.method == "POST" and r.url.endswith("/tokens") else None)
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    page.goto(f"{server.url}/console")
+    enter_key(page)
+
+    match_id = unique_id("private-console")
+    page.click("#create-details summary")
+    page.fill("#new-home", "Secret Reds")
+    page.fill("#new-away", "Hidden Blues")
+    page.fill("#new-id", match_id)
+    page.check("#new-private")
+    page.click("#create-form button[type=submit]")
+    expect(page.locator("#match-select")).to_have_value(match_id)
+    assert server.request("GET", f"/api/matches/{match_id}")["private"] is True
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(page.locator("#match .team.home")).to_have_text("Secret Reds")
+    assert minted == [f"Bearer {API_KEY}"]
+    assert any("/ws?" in u and "token=" in u for u in urls), urls
+
+    page.click('button[data-action="period_start"]')
+    page.click('button[data-action="goal"][data-team="away"]')
+    expect(page.locator("#match .score-away")).to_have_text("1")
+    expect(page.locator('#timeline li[data-type="goal"]')).to_have_count(1)
+    server.request("POST", f"/api/matches/{match_id}/events", {"type": "goal", "team": "home"})
+    expect(page.locator("#match .score-home")).to_have_text("1")   # arrives live, not by reload
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    assert "token=" in page.locator("#match .view-link").get_attribute("href")
+    assert not any(API_KEY in url for url in urls)
+
+
+@pytest.fixture
+def own_server(browser: Any, tmp_path: Path) -> Any:
+    """A server this test restarts: without SCOREBOARD_SECRET each start signs with a new key."""
+    process = ServerProcess(tmp_path / "console.db")
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_console_renews_its_viewer_token_when_the_server_refuses_it(
+    own_server: ServerProcess, page: Any,
+) -> None:
+    """After a restart the old token no longer verifies (close 1008): the console mints a new
+    one and is live again without a reload."""
+    server = own_server
+    match_id = unique_id("private-renew")
+    server.request("POST", "/api/matches", {"id": match_id, "home": "A", "away": "B", "private": True})
+    server.post(match_id, {"type": "period_start"})
+    mints: list[str] = []
+    page.on("request", lambda r: mints.append(r.url)
+            if r.method == "POST" and r.url.endswith("/tokens") else None)
+    page.goto(f"{server.url}/console")
+    page.evaluate(f"sessionStorage.setItem('scoreboard.consoleMatch', '{match_id}')")
+    enter_key(page)
+    conn = page.locator("#conn")
+    expect(conn).to_have_attribute("data-state", "live")
+    page.evaluate("window.__notReloaded = true")
+
+    server.stop()
+    expect(conn).not_to_have_attribute("data-state", "live")
+    server.start()
+    server.post(match_id, {"type": "goal", "team": "home", "player": "Back"})
+    expect(conn).to_have_attribute("data-state", "live", timeout=15000)
+    expect(page.locator("#match .score-home")).to_have_text("1", timeout=5000)
+    assert len(mints) >= 2
+    assert page.evaluate("window.__notReloaded") is True
