@@ -1,14 +1,16 @@
 /* Scoreboard live score widget. No dependencies; paste on any page:
  *   <script src="https://HOST/static/widget.js" data-match="ID" async></script>
  * or place <div class="scoreboard-widget" data-match="ID"></div> and load the script once.
- * Options: data-theme="light|dark", data-compact. The card lives in a Shadow DOM so the host
- * page's CSS and ours never mix. Every widget on a page shares one connection per service.
+ * Options: data-theme="light|dark", data-compact, data-token="<viewer token>" (a private
+ * match). The card lives in a Shadow DOM so the host page's CSS and ours never mix. Widgets
+ * share one connection per service and token: a token's grant never reaches a widget that
+ * was not given that token.
  */
 (() => {
   "use strict";
   const script = document.currentScript;
   if (!script || !script.src) return;
-  function createHub(origin) {
+  function createHub(origin, token) {
     const cards = new Map();     // match id -> Set of mounted cards
     const matches = new Map();   // match id -> last match view painted
     const cursors = new Map();   // match id -> last seq applied
@@ -19,6 +21,7 @@
     let attempt = 0;
     let timer = 0;
     let sent = new Set();        // ids the current connection is subscribed to
+    let refused = false;         // the server refused the token: wait for a new page
 
     function add(id, host, options) {
       const card = mountCard(host, id, options);
@@ -49,7 +52,11 @@
       const since = ids.filter((id) => cursors.has(id)).map((id) => `${id}:${cursors.get(id)}`);
       let q = `matches=${encodeURIComponent(ids.join(","))}`;
       if (since.length) q += `&since=${encodeURIComponent(since.join(","))}`;
-      return q;
+      return q + auth("&");
+    }
+
+    function auth(sep) {
+      return token ? `${sep}token=${encodeURIComponent(token)}` : "";
     }
 
     function connect() {
@@ -59,9 +66,9 @@
         socket = null;
         old.close();
       }
-      if (!cards.size) return;
-      sent = new Set(cards.keys());
+      if (!cards.size || refused) return;
       if (sse) {
+        sent = new Set(cards.keys());
         const es = (socket = new EventSource(`${origin}/sse?${query()}`));
         const on = (e) => receive(e.data);
         es.addEventListener("snapshot", on);
@@ -78,14 +85,16 @@
         };
         return;
       }
-      const ws = (socket = new WebSocket(`${origin.replace(/^http/, "ws")}/ws?${query()}`));
+      // Matches are named in a subscribe op, not the URL: the server then refuses a private
+      // match on its own and keeps serving the rest (a URL naming one waits for auth first).
+      sent = new Set();
+      const ws = (socket = new WebSocket(`${origin.replace(/^http/, "ws")}/ws${auth("?")}`));
       let open = false;
       ws.onopen = () => {
         open = opened = true;
         wsFailures = 0;
         setState("live");
-        const late = [...cards.keys()].filter((id) => !sent.has(id));
-        if (late.length) subscribe(late);
+        subscribe([...cards.keys()]);
       };
       ws.onmessage = (e) => receive(e.data);
       ws.onclose = (e) => {
@@ -97,6 +106,7 @@
     }
 
     function lost(code) {
+      if (refused) return setState("offline");
       // Capped exponential backoff with full jitter; a restarting server (1012) or a
       // shutdown (1001) is retried soon, still jittered so fans do not arrive all at once.
       const delay = code === 1012 || code === 1001
@@ -114,8 +124,15 @@
       } catch (err) {
         return;
       }
-      if (msg.type === "error" && msg.code === "not_found" && msg.match_id) {
-        for (const card of cards.get(msg.match_id) || []) card.missing();
+      if (msg.type === "error" && msg.match_id && /^(not_found|unauthorized|forbidden)$/.test(msg.code)) {
+        for (const card of cards.get(msg.match_id) || []) {
+          card.missing(msg.code === "not_found" ? "Match not found" : "Private match");
+        }
+        // A refused private match is not asked for again on the next connection.
+        if (msg.code !== "not_found") cards.delete(msg.match_id);
+      } else if (msg.type === "error" && /^(unauthorized|token_expired)$/.test(msg.code)) {
+        refused = true;               // a bad or expired token: retrying cannot help
+        for (const set of cards.values()) for (const card of set) card.missing("Token refused");
       } else if (msg.type === "snapshot" && msg.match) {
         attempt = 0;
         cursors.set(msg.match.id, msg.match.seq);
@@ -262,9 +279,10 @@ a{color:var(--mu);font-size:11px}
           spoken.textContent = `${match.home} ${match.score.home}, ${match.away} ${match.score.away}`;
         }
       },
-      missing() {
-        status.textContent = "Match not found";
+      missing(text) {
+        status.textContent = text;
         status.className = "st";
+        dot.className = "d";   // not live: this card follows nothing
       },
       state(state) {
         dot.className = `d ${state}`;
@@ -275,18 +293,23 @@ a{color:var(--mu);font-size:11px}
 
   const origin = new URL(script.src, location.href).origin;
   const hubs = (window.__scoreboardHubs = window.__scoreboardHubs || {});
-  const hub = (hubs[origin] = hubs[origin] || createHub(origin));
+  // One connection per service and token: widgets with different tokens (or none) never
+  // share one, so a private match one of them may see cannot reach the others.
+  const add = (id, host, options) => {
+    const key = `${origin} ${options.token || ""}`;
+    (hubs[key] = hubs[key] || createHub(origin, options.token)).add(id, host, options);
+  };
 
   if (script.dataset.match) {
     const host = document.createElement("div");
     script.after(host);
-    hub.add(script.dataset.match, host, script.dataset);
+    add(script.dataset.match, host, script.dataset);
   }
   const mountPlaceholders = () => {
     for (const el of document.querySelectorAll(".scoreboard-widget[data-match]")) {
       if (el.dataset.scoreboardMounted) continue;
       el.dataset.scoreboardMounted = "1";
-      hub.add(el.dataset.match, el, el.dataset);
+      add(el.dataset.match, el, el.dataset);
     }
   };
   mountPlaceholders();

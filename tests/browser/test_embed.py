@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import HostSite, ROOT, ServerProcess, expect, unique_id
+from .conftest import ARTIFACTS, HostSite, ROOT, ServerProcess, expect, unique_id
 
 WIDGET_BUDGET = 8 * 1024
 
@@ -108,3 +108,72 @@ def test_embed_page_allows_framing_and_documents_snippets(server: ServerProcess,
     snippet = page.locator("#snippet-script")
     expect(snippet).to_contain_text(f'<script src="{server.url}/static/widget.js" data-match=')
     expect(page.locator("#snippet-iframe")).to_contain_text(f"{server.url}/embed/")
+
+
+PRIVATE_HOST_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>A members' page</title></head>
+<body>
+<h1>Members only</h1>
+<script src="{server}/static/widget.js" data-match="{private}" data-token="{token}" async></script>
+<div class="scoreboard-widget" id="public" data-match="{public}"></div>
+{tokenless}
+</body></html>
+"""
+
+TOKENLESS = '<div class="scoreboard-widget" id="tokenless" data-match="{private}"></div>'
+
+
+@pytest.mark.parametrize("transport", ["ws", "sse"])
+def test_widget_with_a_token_shows_a_private_match_to_that_widget_only(
+    server: ServerProcess, host_site: HostSite, page: Any, transport: str,
+) -> None:
+    """data-token opens a private match on another origin; widgets without that token get their
+    own connection, never see the private match, and stay live for the public one."""
+    private = unique_id("members")
+    server.request("POST", "/api/matches", {"id": private, "home": "Owls", "away": "Hawks", "private": True})
+    token = server.request("POST", f"/api/matches/{private}/tokens", {})["token"]
+    public = server.create_match("Lions", "Tigers", unique_id("open"))["id"]
+    server.post(private, {"type": "period_start"})
+    server.post(public, {"type": "period_start"})
+    # Over SSE one refused match fails its whole stream (401 before streaming), so the
+    # tokenless private widget is part of the WebSocket run only.
+    tokenless = TOKENLESS.format(private=private) if transport == "ws" else ""
+    name = f"members-{transport}.html"
+    host_site.pages[name] = PRIVATE_HOST_PAGE.format(
+        server=server.url, private=private, token=token, public=public, tokenless=tokenless)
+    urls: list[str] = []
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    page.on("request", lambda r: urls.append(r.url) if "/sse?" in r.url else None)
+    page.add_init_script(COUNT_CONNECTIONS)
+    page.goto(f"{host_site.url}/{name}?transport={transport}")
+
+    owner = page.locator(f'[data-scoreboard-match="{private}"]:not(#tokenless)')
+    open_card = page.locator("#public")
+    expect(owner.locator(".h")).to_have_text("Owls")
+    expect(owner.locator(".st")).to_have_text("Live")
+    expect(open_card.locator(".h")).to_have_text("Lions")
+    expect(owner.locator(".d")).to_have_class("d live")
+    expect(open_card.locator(".d")).to_have_class("d live")
+
+    server.post(private, {"type": "goal", "team": "home", "player": "Secret"})
+    server.post(public, {"type": "goal", "team": "away"})
+    expect(owner.locator(".sc span").first).to_have_text("1")
+    expect(owner.locator(".l")).to_contain_text("Secret")
+    expect(open_card.locator(".sc span").last).to_have_text("1")
+
+    kind = "WebSocket" if transport == "ws" else "EventSource"
+    assert page.evaluate("window.__open") == {kind: 2}     # one per token, none shared
+    with_token = [u for u in urls if f"token={token}" in u]
+    without = [u for u in urls if "token=" not in u]
+    assert with_token and without, urls
+    if transport == "sse":
+        assert all(private not in u for u in without), urls
+        return
+    refused = page.locator("#tokenless")
+    expect(refused.locator(".st")).to_have_text("Private match")
+    assert refused.locator(".h").text_content() == ""
+    assert refused.locator(".sc").text_content() == "–––"
+    assert "Secret" not in (refused.locator(".l").text_content() or "")
+    expect(open_card.locator(".d")).to_have_class("d live")   # the refusal closed nothing
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "private-widget.png"), full_page=True)
