@@ -1,17 +1,12 @@
 """Security headers on every answer, so a page or script no handler thought about is covered too.
 
-pages.py sets the page CSP itself (the embed route relaxes frame-ancestors); this middleware
-adds the rest and a strict default CSP to any HTML that came without one (aiohttp's own error
-pages, a future page).
+pages.py sets the page CSP itself (the embed route relaxes frame-ancestors); the error
+middleware calls `add_security_headers` on every answer it passes on, which adds the rest and a
+strict default CSP to any HTML that came without one (aiohttp's own error pages, a future page).
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-from aiohttp import web
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -21,19 +16,8 @@ DEFAULT_CSP = (
 REFERRER_POLICY = "same-origin"
 
 
-@web.middleware
-async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        _add(exc.headers, exc.content_type)
-        raise
-    if not response.prepared:  # a WebSocket or SSE stream has sent its headers already
-        _add(response.headers, response.content_type)
-    return response
-
-
-def _add(headers: Any, content_type: str) -> None:
+def add_security_headers(headers: Any, content_type: str) -> None:
+    """Add what `headers` lacks of ours; `content_type` decides whether it is a page."""
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     if content_type != "text/html":

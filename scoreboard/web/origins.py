@@ -1,13 +1,10 @@
 """Which other sites may read us: CORS for the read-only API and SSE, Origin checks for /ws."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
 from .keys import SETTINGS_KEY
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Read-only routes other origins may call from a browser.
 CORS_PREFIXES = ("/api/matches", "/sse", "/api/openapi.json")
 
@@ -35,18 +32,20 @@ def _cors_headers(request: web.Request) -> dict[str, str] | None:
             "Vary": "Origin"}
 
 
-@web.middleware
-async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answers preflight requests; the headers themselves are added in `add_cors_headers`."""
+def preflight_response(request: web.Request) -> web.Response | None:
+    """The answer to a CORS preflight, or None for any other request (the error middleware asks
+    before calling the route's handler); actual answers get their headers in `add_cors_headers`."""
+    if request.method != "OPTIONS":
+        return None
     cors = _cors_headers(request)
-    if cors is not None and request.method == "OPTIONS":
-        return web.Response(status=204, headers={
-            **cors,
-            "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-            "Access-Control-Allow-Headers": "Last-Event-ID, Content-Type",
-            "Access-Control-Max-Age": "86400",
-        })
-    return await handler(request)
+    if cors is None:
+        return None
+    return web.Response(status=204, headers={
+        **cors,
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": "Last-Event-ID, Content-Type",
+        "Access-Control-Max-Age": "86400",
+    })
 
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
