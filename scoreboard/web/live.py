@@ -210,6 +210,8 @@ class WebSocketFan:
 
 @routes.get("/ws")
 async def websocket(request: web.Request) -> web.WebSocketResponse:
+    # One coroutine for the connection's whole life, not a helper awaited from here: every
+    # suspended frame on this stack is held for as long as the fan stays connected.
     settings = request.app[SETTINGS_KEY]
     if not origin_allowed(request.headers.get("Origin"), settings.allowed_origins):
         raise web.HTTPForbidden(reason="this origin may not open a WebSocket here")
@@ -220,36 +222,32 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPBadRequest(reason=str(exc)) from None
     release = hold_client_slot(request)  # 429 when this client address has too many open
     try:
-        return await _run(request, matches, since)
+        fan = WebSocketFan(request)
+        await fan.ws.prepare(request)
+        registry: ConnectionRegistry = request.app[CONNECTIONS_KEY]
+        registry.add(fan)
+        connection_opened(request, fan.transport)
+        fan.session.start()
+        try:
+            if not await fan.admit(request.query.get("token"), matches):
+                return fan.ws
+            if matches:
+                await fan.subscribe(matches, since)
+            fan.watch_idle()
+            async for msg in fan.ws:
+                if msg.type == WSMsgType.TEXT:
+                    await fan.handle_message(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await fan.error("bad_message", "binary frames are not supported; send JSON text")
+        except ConnectionResetError:
+            pass  # the fan went away mid-send: nothing to tell anyone
+        finally:
+            registry.discard(fan)
+            fan.stop_watching()
+            await fan.session.close()
+            if not fan.ws.closed:
+                await fan.ws.close()
+            connection_closed(request, fan.transport, fan.ws.close_code)
+        return fan.ws
     finally:
         release()
-
-
-async def _run(request: web.Request, matches: list[str], since: dict[str, int]) -> web.WebSocketResponse:
-    fan = WebSocketFan(request)
-    await fan.ws.prepare(request)
-    registry: ConnectionRegistry = request.app[CONNECTIONS_KEY]
-    registry.add(fan)
-    connection_opened(request, fan.transport)
-    fan.session.start()
-    try:
-        if not await fan.admit(request.query.get("token"), matches):
-            return fan.ws
-        if matches:
-            await fan.subscribe(matches, since)
-        fan.watch_idle()
-        async for msg in fan.ws:
-            if msg.type == WSMsgType.TEXT:
-                await fan.handle_message(msg.data)
-            elif msg.type == WSMsgType.BINARY:
-                await fan.error("bad_message", "binary frames are not supported; send JSON text")
-    except ConnectionResetError:
-        pass  # the fan went away mid-send: nothing to tell anyone
-    finally:
-        registry.discard(fan)
-        fan.stop_watching()
-        await fan.session.close()
-        if not fan.ws.closed:
-            await fan.ws.close()
-        connection_closed(request, fan.transport, fan.ws.close_code)
-    return fan.ws
