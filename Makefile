@@ -10,12 +10,13 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
 	@$(BIN)/pip install -q --upgrade pip
 
+# The `fast` extra (uvloop) is what production runs on (requirements.txt), so we run on it too.
 $(VENV)/.installed: setup.py setup.cfg | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[fast]'
 	@touch $@
 
 $(VENV)/.installed-test: setup.py setup.cfg | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,fast]'
 	@touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -24,7 +24,7 @@ def test_buildpack_files() -> None:
     assert (ROOT / "Procfile").read_text().strip() == "web: python -m scoreboard serve --host 0.0.0.0"
     requirements = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
                     if line.strip() and not line.startswith("#")]
-    assert requirements == ["-e ."]
+    assert requirements == ["-e .[fast]"]  # the package and uvloop, as `make run` installs it
     assert (ROOT / ".python-version").read_text().strip().startswith("3.11")
 
 
