@@ -115,7 +115,7 @@ def load_event(raw: Any) -> EventDraft:
     client_id = data.pop("id", None)
     expected_seq = data.pop("expected_seq", None)
     data.pop("type")
-    return EventDraft(type=kind, fields=data, client_id=client_id, expected_seq=expected_seq)
+    return EventDraft(type=str(kind), fields=data, client_id=client_id, expected_seq=expected_seq)
 
 
 def load_event_batch(body: Any) -> list[EventDraft]:

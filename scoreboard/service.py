@@ -70,7 +70,7 @@ class ScoreService:
     # -- readers -----------------------------------------------------------------------------
 
     async def list_matches(self, status: str | None = None) -> list[dict[str, Any]]:
-        return [match_view(match, state) for match, state in await self.store.list(status)]
+        return [match_view(match, state) for match, state in await self.store.list_matches(status)]
 
     async def get_match(self, match_id: str) -> dict[str, Any]:
         match, state = await self.store.get(match_id)

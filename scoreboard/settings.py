@@ -116,7 +116,7 @@ def env_name(name: str) -> str:
 
 
 def _convert(name: str, raw: Any, source: str) -> Any:
-    kind = FIELDS[name].type
+    kind = str(FIELDS[name].type)  # a string: annotations are postponed
     try:
         if kind == "int":
             if isinstance(raw, bool):

@@ -20,6 +20,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 log = logging.getLogger(__name__)
+# What XREAD answers with decoded replies: [(stream, [(entry id, {field: value})])], or None.
+StreamReply = list[tuple[str, list[tuple[str, dict[str, str]]]]] | None
 
 # on_entry(entry_id, fields): runs on the loop, must not block; called once per entry, in order.
 EntryHandler = Callable[[str, dict[str, str]], None]
@@ -99,7 +101,7 @@ class StreamFollower:
     async def _follow(self) -> None:
         while True:
             assert self.last_id is not None
-            reply = await self._client.xread(
+            reply: StreamReply = await self._client.xread(  # type: ignore[assignment]
                 {self._stream: self.last_id}, count=self._batch, block=self._block_ms,
             )
             if not self.connected:

@@ -37,7 +37,7 @@ class EventStore(Protocol):
     async def get(self, match_id: str) -> tuple[Match, MatchState]:
         """The match and its committed state; raises MatchNotFound."""
 
-    async def list(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
+    async def list_matches(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
         """Every match (optionally one status), newest first."""
 
     async def append(self, match_id: str, drafts: list[EventDraft]) -> Acceptance:

@@ -131,7 +131,7 @@ class RedisStore:
             raise MatchNotFound(f"no match {match_id!r}")
         return Match.from_dict(json.loads(raw_match)), _state_from_json(raw_state)
 
-    async def list(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
+    async def list_matches(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
         async with self._guard():
             match_ids = sorted(await self._db().smembers(self._key("matches")))
             pipe = self._db().pipeline(transaction=False)
@@ -297,8 +297,9 @@ class RedisStore:
             raise StoreUnavailable("the score store is not reachable yet; retry shortly")
         return self._redis
 
-    def _key(self, *parts: str) -> str:
-        return self._prefix + ":".join(parts)
+    def _key(self, *parts: str | bytes) -> str:
+        # The client decodes replies, so ids read back from Redis are str; bytes only in theory.
+        return self._prefix + ":".join(p.decode() if isinstance(p, bytes) else p for p in parts)
 
     @contextlib.asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
@@ -353,11 +354,11 @@ def _state_to_json(state: MatchState) -> str:
     return json.dumps(_state_to_dict(state))
 
 
-def _state_from_json(raw: str | None) -> MatchState:
+def _state_from_json(raw: str | bytes | None) -> MatchState:
     return _state_from_dict(json.loads(raw)) if raw else MatchState()
 
 
-def _event_from_json(raw: str) -> Event:
+def _event_from_json(raw: str | bytes) -> Event:
     return Event.from_dict(json.loads(raw))
 
 

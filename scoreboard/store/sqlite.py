@@ -150,7 +150,7 @@ class SqliteStore:
         record = await self._record(match_id)
         return record.match, record.committed
 
-    async def list(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
+    async def list_matches(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
         def query(conn: sqlite3.Connection) -> list[tuple[Match, MatchState]]:
             sql = "SELECT * FROM matches"
             args: tuple[Any, ...] = ()

@@ -43,7 +43,7 @@ async def get_match(request: web.Request) -> web.Response:
 
 @routes.get("/api/matches/{match_id}/events")
 async def list_events(request: web.Request) -> web.Response:
-    since = _non_negative_int(request, "since", 0)
+    since = _non_negative_int(request, "since", 0) or 0
     limit = _non_negative_int(request, "limit", None)
     match = await require_viewer(request, request.match_info["match_id"])
     events = await request.app[SERVICE_KEY].events_since(match["id"], since, limit)

@@ -33,8 +33,8 @@ async def test_match_lifecycle(store: RedisStore) -> None:
         await store.create_match(Match(id="a", home="X", away="Y"))
     match, state = await store.get("a")
     assert (match.home, state.seq, state.status) == ("A", 0, "scheduled")
-    assert [m.id for m, _ in await store.list()] == ["a"]
-    assert await store.list("live") == []
+    assert [m.id for m, _ in await store.list_matches()] == ["a"]
+    assert await store.list_matches("live") == []
     with pytest.raises(MatchNotFound):
         await store.get("nope")
     with pytest.raises(MatchNotFound):
@@ -53,7 +53,7 @@ async def test_append_numbers_and_reads(store: RedisStore) -> None:
     assert [e.seq for e in await store.tail("a", 2)] == [2, 3]
     _, state = await store.get("a")
     assert (state.seq, state.status) == (3, "live")
-    assert [s.status for _, s in await store.list("live")] == ["live"]
+    assert [s.status for _, s in await store.list_matches("live")] == ["live"]
 
 
 async def test_idempotency_and_conflicts(store: RedisStore) -> None:
