@@ -1,16 +1,14 @@
-"""In-process fan-out: match id -> subscribers, each with a bounded buffer.
+"""In-process fan-out: match id -> subscribers.
 
 The publisher never waits for a subscriber: `publish` hands the one pre-serialized frame to
-every subscriber's `deliver`, which must not block. A subscriber that cannot keep up is cut
-off (its buffer overflows) rather than slowing the publisher or the other fans; it can
-resume from its last seq.
+every subscriber's `deliver`, which must not block. Each subscriber bounds its own backlog
+(web/session.py): one that cannot keep up is cut off rather than slowing the publisher or
+the other fans, and resumes from its last seq.
 """
 from __future__ import annotations
 
-import asyncio
 import struct
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -89,43 +87,3 @@ class Hub:
         if match_id is not None:
             return len(self._topics.get(match_id, ()))
         return sum(len(subscribers) for subscribers in self._topics.values())
-
-
-class BufferedSubscriber:
-    """A subscriber whose frames wait in a bounded buffer for one consumer task.
-
-    The bound is what keeps a stalled client from growing memory without limit: past
-    `limit` frames it is marked overflowed and `on_overflow` runs once (the connection
-    then closes with a resume hint).
-    """
-
-    def __init__(self, limit: int, on_overflow: Callable[[], None] | None = None) -> None:
-        self._frames: deque[Frame] = deque()
-        self._limit = limit
-        self._on_overflow = on_overflow
-        self._ready = asyncio.Event()
-        self.overflowed = False
-
-    def deliver(self, frame: Frame) -> None:
-        if self.overflowed:
-            return
-        if len(self._frames) >= self._limit:
-            self.overflowed = True
-            self._frames.clear()
-            self._ready.set()
-            if self._on_overflow is not None:
-                self._on_overflow()
-            return
-        self._frames.append(frame)
-        self._ready.set()
-
-    async def next_frames(self) -> list[Frame]:
-        """Every frame buffered so far (waits for at least one); [] once overflowed."""
-        await self._ready.wait()
-        self._ready.clear()
-        frames = list(self._frames)
-        self._frames.clear()
-        return [] if self.overflowed else frames
-
-    def __len__(self) -> int:
-        return len(self._frames)
