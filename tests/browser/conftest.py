@@ -173,6 +173,16 @@ def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 
 @pytest.fixture
+def own_server(browser: Any, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of this test's own, which it may stop and start again on the same port and
+    SQLite file (each start without SCOREBOARD_SECRET signs viewer tokens with a new key)."""
+    process = ServerProcess(tmp_path / "own.db")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     context.set_default_timeout(5000)

@@ -1,7 +1,6 @@
 """The scorekeeper console: key handling, creating a match, safe presses, undo, plain errors."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,18 @@ def enter_key(page: Any, key: str = API_KEY) -> None:
     expect(page.locator("#key-saved")).to_be_visible()
 
 
+def create_in_console(page: Any, home: str, away: str, match_id: str, private: bool = False) -> None:
+    """Fill and send the console's create form; it then selects the new match."""
+    page.click("#create-details summary")
+    page.fill("#new-home", home)
+    page.fill("#new-away", away)
+    page.fill("#new-id", match_id)
+    if private:
+        page.check("#new-private")
+    page.click("#create-form button[type=submit]")
+    expect(page.locator("#match-select")).to_have_value(match_id)
+
+
 def test_console_posts_goal_and_undo_and_a_double_click_counts_once(
     server: ServerProcess, page: Any,
 ) -> None:
@@ -26,12 +37,7 @@ def test_console_posts_goal_and_undo_and_a_double_click_counts_once(
     assert page.evaluate("sessionStorage.getItem('scoreboard.apiKey')") == API_KEY
 
     match_id = unique_id("console")
-    page.click("#create-details summary")
-    page.fill("#new-home", "Reds")
-    page.fill("#new-away", "Blues")
-    page.fill("#new-id", match_id)
-    page.click("#create-form button[type=submit]")
-    expect(page.locator("#match-select")).to_have_value(match_id)
+    create_in_console(page, "Reds", "Blues", match_id)
     expect(page.locator("#control-panel")).to_be_visible()
     expect(page.locator("#match .team.home")).to_have_text("Reds")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
@@ -128,13 +134,7 @@ def test_console_follows_a_private_match_live_with_a_viewer_token(
     enter_key(page)
 
     match_id = unique_id("private-console")
-    page.click("#create-details summary")
-    page.fill("#new-home", "Secret Reds")
-    page.fill("#new-away", "Hidden Blues")
-    page.fill("#new-id", match_id)
-    page.check("#new-private")
-    page.click("#create-form button[type=submit]")
-    expect(page.locator("#match-select")).to_have_value(match_id)
+    create_in_console(page, "Secret Reds", "Hidden Blues", match_id, private=True)
     assert server.request("GET", f"/api/matches/{match_id}")["private"] is True
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     expect(page.locator("#match .team.home")).to_have_text("Secret Reds")
@@ -150,15 +150,6 @@ def test_console_follows_a_private_match_live_with_a_viewer_token(
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     assert "token=" in page.locator("#match .view-link").get_attribute("href")
     assert not any(API_KEY in url for url in urls)
-
-
-@pytest.fixture
-def own_server(browser: Any, tmp_path: Path) -> Any:
-    """A server this test restarts: without SCOREBOARD_SECRET each start signs with a new key."""
-    process = ServerProcess(tmp_path / "console.db")
-    process.start()
-    yield process
-    process.stop()
 
 
 def test_console_renews_its_viewer_token_when_the_server_refuses_it(

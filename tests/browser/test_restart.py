@@ -3,21 +3,11 @@ from __future__ import annotations
 
 import time
 import urllib.error
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .conftest import ApiError, ServerProcess, expect, unique_id
-
-
-@pytest.fixture
-def own_server(browser: Any, tmp_path: Path) -> Any:
-    """A server this test may stop and start again on the same port and SQLite file."""
-    process = ServerProcess(tmp_path / "restart.db")
-    process.start()
-    yield process
-    process.stop()
 
 
 def timeline_seqs(page: Any) -> list[int]:
