@@ -214,20 +214,23 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
         )
 
 
-def connection_opened(request: web.Request, transport: str) -> None:
-    live_log.info(
-        "%s open %s request_id=%s", transport, request.path, request.get(REQUEST_ID_KEY, "-"),
-        extra=_live_fields(request, transport),
-    )
+def connection_opened(request: web.Request, transport: str) -> dict[str, Any]:
+    """Log a live connection opening; returns its log fields, for `connection_closed`.
+
+    The fields, not the request, are what a WebSocket fan keeps: it outlives its request.
+    """
+    fields = _live_fields(request, transport)
+    live_log.info("%s open %s request_id=%s", transport, fields["path"], fields["request_id"], extra=fields)
+    return fields
 
 
-def connection_closed(request: web.Request, transport: str, close_code: int | None = None) -> None:
-    fields: dict[str, Any] = _live_fields(request, transport)
+def connection_closed(opened: web.Request | dict[str, Any], transport: str, close_code: int | None = None) -> None:
+    fields: dict[str, Any] = dict(opened) if isinstance(opened, dict) else _live_fields(opened, transport)
     if close_code is not None:
         fields["close_code"] = close_code
     live_log.info(
-        "%s closed %s close_code=%s request_id=%s", transport, request.path,
-        close_code if close_code is not None else "-", request.get(REQUEST_ID_KEY, "-"), extra=fields,
+        "%s closed %s close_code=%s request_id=%s", transport, fields["path"],
+        close_code if close_code is not None else "-", fields["request_id"], extra=fields,
     )
 
 

@@ -15,7 +15,8 @@ from .auth import KeyRing
 from .connections import ConnectionRegistry
 from .docs import setup_api_docs
 from .errors import error_middleware
-from .keys import CONNECTIONS_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
+from .heartbeat import Heartbeat, heartbeat_lifetime
+from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
 from .origins import add_cors_headers
 from .pages import setup_pages
 from .security import setup_security
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICE_KEY] = ScoreService(make_store(settings), hub, settings.snapshot_events)
     app[KEYRING_KEY] = KeyRing(settings.api_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
+    app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
     setup_security(app, settings)
     app.add_routes(api.routes)
     app.add_routes(live.routes)
@@ -49,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     setup_api_docs(app)
     app.cleanup_ctx.append(_service_lifetime)
+    app.cleanup_ctx.append(heartbeat_lifetime(heartbeat))
     app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)
     return app

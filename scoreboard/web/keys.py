@@ -8,6 +8,7 @@ from ..service import ScoreService
 from ..settings import Settings
 from .auth import KeyRing
 from .connections import ConnectionRegistry
+from .heartbeat import Heartbeat
 from .limits import ClientConnections, IngestLimiter
 from .tokens import ViewerTokens
 
@@ -16,6 +17,7 @@ SERVICE_KEY = web.AppKey("service", ScoreService)
 HUB_KEY = web.AppKey("hub", Hub)
 KEYRING_KEY = web.AppKey("keyring", KeyRing)
 CONNECTIONS_KEY = web.AppKey("connections", ConnectionRegistry)
+HEARTBEAT_KEY = web.AppKey("heartbeat", Heartbeat)
 TOKENS_KEY = web.AppKey("viewer_tokens", ViewerTokens)
 CLIENT_CONNECTIONS_KEY = web.AppKey("client_connections", ClientConnections)
 INGEST_LIMITER_KEY = web.AppKey("ingest_limiter", IngestLimiter)

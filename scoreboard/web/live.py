@@ -1,93 +1,271 @@
-"""`GET /ws`: the WebSocket live feed (protocol in docs/architecture.md)."""
+"""`GET /ws`: the WebSocket live feed (protocol in docs/architecture.md).
+
+aiohttp routes the upgrade request through our middlewares and the checks below; then
+`handshake.take_over` gives the socket to a `websocket.WebSocketConnection` and the handler
+returns at once. From there a fan is three small objects (connection, fan, session) and no
+task: messages from the client are handled by a task that exists only while some wait.
+"""
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from ..errors import ScoreboardError
 from ..hub import Frame
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .connections import ConnectionRegistry
-from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from .handshake import accept_key, take_over
+from .heartbeat import Heartbeat
+from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 from .live_access import CLOSE_POLICY, LiveAccess, hold_client_slot
 from .origins import origin_allowed
 from .session import LiveSession, parse_matches, parse_since
+from .websocket import CLOSE_TIMEOUT, WRITE_HIGH_WATER, WebSocketConnection
 
 log = logging.getLogger(__name__)
 
 CLOSE_SLOW_CONSUMER = 1013  # "Try Again Later": resume with since after a pause
-# Past this many bytes waiting in a fan's socket write buffer (the kernel's own buffer is
-# full by then), frames wait in the session's bounded queue as shared Frame objects instead
-# of per-fan byte copies; a fan that stays behind until that queue overflows gets 1013.
-WRITE_HIGH_WATER = 16 * 1024
+CLOSE_INTERNAL_ERROR = 1011
+# Messages from one client waiting to be handled; past this its socket is not read (TCP
+# pushes back on the client) until the backlog halves. Nothing is dropped.
+INBOX_LIMIT = 32
+BINARY = None  # in the inbox: a binary message, which is refused
+# An inbox item: a text message, BINARY, or a job of ours to run in turn with the messages.
+Item = str | None | Callable[[], Awaitable[None]]
 
 routes = web.RouteTableDef()
 
 
 class WebSocketFan:
-    """A WebSocket connection and its live session."""
+    """A WebSocket connection, its live session, and what its client asked for."""
 
     transport = "ws"
+    __slots__ = (
+        "connection", "session", "access", "_metrics", "_registry", "_heartbeat", "_release",
+        "_log_fields", "_auth_timeout", "_idle_timeout", "_idle_timer", "_auth_timer",
+        "_inbox", "_worker", "_opening", "_max_message",
+    )
 
-    def __init__(self, request: web.Request) -> None:
-        settings = request.app[SETTINGS_KEY]
-        self.metrics = request.app[METRICS_KEY]
-        self.ws = web.WebSocketResponse(
-            heartbeat=settings.ws_ping_interval,
-            # Per-connection deflate would compress every fan-out frame once per fan.
-            compress=False,
-            max_msg_size=settings.max_ws_message_bytes,
-        )
+    def __init__(self, request: web.Request, release: Callable[[], None]) -> None:
+        app = request.app
+        settings = app[SETTINGS_KEY]
+        self._metrics = app[METRICS_KEY]
+        self._registry: ConnectionRegistry = app[CONNECTIONS_KEY]
+        self._heartbeat: Heartbeat = app[HEARTBEAT_KEY]
+        self._release = release
+        self.connection: WebSocketConnection | None = None  # set by connect(), at the take-over
         self.session = LiveSession(
-            request.app[SERVICE_KEY], request.app[HUB_KEY], self._send,
+            app[SERVICE_KEY], app[HUB_KEY], self._send,
             buffer_limit=settings.subscriber_buffer, max_subscriptions=settings.max_subscriptions,
-            on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent,
+            on_overflow=self._on_overflow, on_sent=self._metrics.sample_sent,
             write_now=self._write_now,
         )
-        # The connection's socket (public API); the WebSocket writer writes to this same one.
-        self._socket: asyncio.Transport | None = request.transport  # type: ignore[assignment]
         # Access and limits (live_access.py), kept off the delivery path.
         self.access = LiveAccess(request, self.session, on_expired=self._token_expired)
         self._auth_timeout = settings.ws_auth_timeout
         self._idle_timeout = settings.ws_idle_timeout
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._auth_timer: asyncio.TimerHandle | None = None
+        self._log_fields: dict[str, Any] = {}
+        # Client messages (text, or BINARY) and our own jobs waiting for the worker task,
+        # which exists only while some wait; all run one at a time, in arrival order.
+        self._inbox: deque[Item] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        # (matches, since) of the URL, held back until the client's auth message arrives.
+        self._opening: tuple[list[str], dict[str, int]] | None = None
+        self._max_message = settings.max_ws_message_bytes
+
+    def connect(self, transport: asyncio.Transport) -> WebSocketConnection:
+        self.connection = WebSocketConnection(transport, self, self._max_message)
+        return self.connection
+
+    def opened(self, request: web.Request, matches: list[str], since: dict[str, int]) -> None:
+        """The 101 is out: register, then check the token and subscribe to the URL's matches."""
+        assert self.connection is not None
+        self._registry.add(self)
+        self._heartbeat.add(self.connection)
+        self._log_fields = connection_opened(request, self.transport)
+        self._post(functools.partial(self._open, request.query.get("token"), matches, since))
+
+    # -- sending ---------------------------------------------------------------------------------
 
     async def _send(self, text: str, kind: str, cursor: str | None) -> None:
-        if not self.ws.closed:
-            await self.ws.send_str(text)
+        connection = self.connection
+        if connection is None or connection.closing:
+            return
+        connection.send_text(text)
+        await connection.drain()
 
     def _write_now(self, frame: Frame) -> bool:
         """The fan-out fast path: the event's one pre-built frame, straight onto the socket.
 
-        Safe beside aiohttp's own writer: without compression (declined above) it writes every
-        frame, data or control (ping, pong, close), as whole bytes in one synchronous
-        `transport.write` call on this thread, as this does, so frames cannot interleave.
-        `ws.closed` turns true before aiohttp writes its close frame: nothing follows it.
+        Safe beside `_send`: every write is one whole frame in one synchronous call on this
+        thread, so frames cannot interleave; nothing is written after a close frame.
         """
-        socket = self._socket
-        if self.ws.closed or socket is None or socket.is_closing():
-            return True  # going away: nothing more to send, the handler cleans up
-        if socket.get_write_buffer_size() > WRITE_HIGH_WATER:
+        connection = self.connection
+        if connection is None or connection.closing:
+            return True  # going away: nothing more to send, on_closed cleans up
+        transport = connection.transport
+        if transport.get_write_buffer_size() > WRITE_HIGH_WATER:
             return False
-        socket.write(frame.websocket_bytes())
+        transport.write(frame.websocket_bytes())
         return True
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self._send(json.dumps(message), "control", None)
 
+    async def error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def _close(self, code: int, reason: str) -> None:
+        if self.connection is not None:
+            self.connection.close(code, reason)
+
     def _on_overflow(self) -> None:
-        self.metrics.slow_consumer(self.transport)
-        asyncio.ensure_future(self.ws.close(
-            code=CLOSE_SLOW_CONSUMER, message=b"slow consumer: reconnect and resume with since",
-        ))
+        self._metrics.slow_consumer(self.transport)
+        self._close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume with since")
 
     async def close_for_restart(self, code: int, reason: str) -> None:
-        await self.ws.close(code=code, message=reason.encode())
+        self._close(code, reason)
+        if self.connection is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.connection.wait_closed(), CLOSE_TIMEOUT + 1)
+
+    async def refuse(self, code: str, message: str) -> None:
+        """Tell the client why, then close with 1008 (policy violation)."""
+        if self.connection is None or self.connection.closing:
+            return
+        await self.error(code, message)
+        self._close(CLOSE_POLICY, message)
+
+    def _refuse_soon(self, code: str, message: str) -> None:
+        self._post(functools.partial(self.refuse, code, message))
+
+    def _token_expired(self) -> None:
+        self._refuse_soon("token_expired", "the viewer token has expired: reconnect with a new one")
+
+    def on_closed(self, code: int) -> None:
+        """The connection is gone (websocket.Listener): let go of everything it held."""
+        self._registry.discard(self)
+        if self.connection is not None:
+            self._heartbeat.discard(self.connection)
+        for timer in (self._idle_timer, self._auth_timer):
+            if timer is not None:
+                timer.cancel()
+        self._idle_timer = self._auth_timer = None
+        self.access.close()
+        self._inbox = None
+        if self._worker is not None:
+            self._worker.cancel()
+        asyncio.ensure_future(self.session.close())
+        self._release()
+        connection_closed(self._log_fields, self.transport, code)
+
+    # -- client messages (websocket.Listener) ----------------------------------------------------
+
+    def on_text(self, text: str) -> None:
+        self._post(text)
+
+    def on_binary(self) -> None:
+        self._post(BINARY)
+
+    def _post(self, item: Item) -> None:
+        inbox = self._inbox
+        if inbox is None:
+            inbox = self._inbox = deque()
+        inbox.append(item)
+        if len(inbox) == INBOX_LIMIT and self.connection is not None:
+            self.connection.transport.pause_reading()
+        if self._worker is None:
+            self._worker = asyncio.ensure_future(self._work())
+
+    async def _work(self) -> None:
+        """Handle the waiting items one at a time, then end."""
+        inbox = self._inbox
+        try:
+            while inbox and self.connection is not None and not self.connection.closing:
+                item = inbox.popleft()
+                if len(inbox) == INBOX_LIMIT // 2:
+                    self.connection.transport.resume_reading()
+                await self._handle(item)
+        except ConnectionResetError:
+            pass  # the fan went away mid-send: on_closed cleans up
+        except Exception:
+            log.exception("WebSocket message handling failed")
+            self._close(CLOSE_INTERNAL_ERROR, "internal error: reconnect")
+        finally:
+            self._worker = None
+            if self._inbox is not None and not self._inbox:
+                self._inbox = None
+
+    async def _handle(self, message: Item) -> None:
+        if callable(message):
+            await message()
+        elif self._opening is not None:
+            await self._authenticate_first(message)
+        elif message is BINARY:
+            await self.error("bad_message", "binary frames are not supported; send JSON text")
+        else:
+            await self.handle_message(message)
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    async def _open(self, token: str | None, matches: list[str], since: dict[str, int]) -> None:
+        """Check `?token=`; when the asked-for matches include private ones it does not grant,
+        wait for `{"op": "auth"}` as the first message, then subscribe."""
+        if token is not None and not await self.authenticate(token):
+            return
+        if matches and await self.access.needs_auth(matches):
+            self._opening = (matches, since)
+            self._auth_timer = asyncio.get_running_loop().call_later(
+                self._auth_timeout, self._refuse_soon, "auth_timeout",
+                f"send {{\"op\": \"auth\", \"token\": ...}} within {self._auth_timeout:g} s to follow a private match",
+            )
+            return
+        await self._subscribe_opening(matches, since)
+
+    async def _subscribe_opening(self, matches: list[str], since: dict[str, int]) -> None:
+        if matches:
+            await self.subscribe(matches, since)
+        self.watch_idle()
+
+    async def _authenticate_first(self, message: str | None) -> None:
+        assert self._opening is not None
+        matches, since = self._opening
+        self._opening = None
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
+        if message is not BINARY:
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(message)
+                if isinstance(parsed, dict) and parsed.get("op") == "auth":
+                    if await self.authenticate(parsed.get("token")):
+                        await self._subscribe_opening(matches, since)
+                    return
+        await self.refuse("unauthorized", "the first message must be {\"op\": \"auth\", \"token\": ...}")
+
+    async def authenticate(self, token: object) -> bool:
+        """Add a viewer token's grant; an expired or forged one gets an error and close 1008."""
+        try:
+            self.access.authenticate(token)
+        except ScoreboardError as exc:
+            await self.refuse(exc.code, exc.message)
+            return False
+        await self.send_json({"type": "authenticated", "matches": sorted(self.access.viewer.matches)})
+        return True
+
+    # -- the protocol ----------------------------------------------------------------------------
 
     async def handle_message(self, raw: str) -> None:
         try:
@@ -138,80 +316,20 @@ class WebSocketFan:
         self.watch_idle()
         await self.send_json({"type": "subscribed", "matches": self.session.subscriptions})
 
-    async def error(self, code: str, message: str, **extra: Any) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, **extra})
-
-    # -- access and limits (live_access.py) ----------------------------------------------------
-
-    async def admit(self, token: str | None, matches: list[str]) -> bool:
-        """Check `?token=`; when the asked-for matches include private ones it does not grant,
-        wait for `{"op": "auth"}` as the first message. False: refused and closed."""
-        if token is not None and not await self.authenticate(token):
-            return False
-        if not matches or not await self.access.needs_auth(matches):
-            return True
-        try:
-            msg = await self.ws.receive(timeout=self._auth_timeout)
-        except asyncio.TimeoutError:
-            await self.refuse("auth_timeout", f"send {{\"op\": \"auth\", \"token\": ...}} within "
-                              f"{self._auth_timeout:g} s to follow a private match")
-            return False
-        if msg.type != WSMsgType.TEXT:
-            if msg.type == WSMsgType.BINARY:
-                await self.refuse("unauthorized", "the first message must be {\"op\": \"auth\", \"token\": ...}")
-            return False
-        with contextlib.suppress(ValueError):
-            message = json.loads(msg.data)
-            if isinstance(message, dict) and message.get("op") == "auth":
-                return await self.authenticate(message.get("token"))
-        await self.refuse("unauthorized", "the first message must be {\"op\": \"auth\", \"token\": ...}")
-        return False
-
-    async def authenticate(self, token: object) -> bool:
-        """Add a viewer token's grant; an expired or forged one gets an error and close 1008."""
-        try:
-            self.access.authenticate(token)
-        except ScoreboardError as exc:
-            await self.refuse(exc.code, exc.message)
-            return False
-        await self.send_json({"type": "authenticated", "matches": sorted(self.access.viewer.matches)})
-        return True
-
-    async def refuse(self, code: str, message: str) -> None:
-        """Tell the client why, then close with 1008 (policy violation)."""
-        if self.ws.closed:
-            return
-        with contextlib.suppress(ConnectionResetError):
-            await self.error(code, message)
-        await self.ws.close(code=CLOSE_POLICY, message=message.encode()[:120])
-
     def watch_idle(self) -> None:
         """Run the idle clock while the fan follows nothing; stop it once it follows something."""
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
-        if self._idle_timeout and not self.session.subscriptions:
+        if self._idle_timeout and not self.session.subscriptions and not (self.connection and self.connection.closing):
             self._idle_timer = asyncio.get_running_loop().call_later(
                 self._idle_timeout, self._refuse_soon, "idle",
                 f"no subscription for {self._idle_timeout:g} s",
             )
 
-    def _token_expired(self) -> None:
-        self._refuse_soon("token_expired", "the viewer token has expired: reconnect with a new one")
-
-    def _refuse_soon(self, code: str, message: str) -> None:
-        asyncio.ensure_future(self.refuse(code, message))
-
-    def stop_watching(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-        self.access.close()
-
 
 @routes.get("/ws")
-async def websocket(request: web.Request) -> web.WebSocketResponse:
-    # One coroutine for the connection's whole life, not a helper awaited from here: every
-    # suspended frame on this stack is held for as long as the fan stays connected.
+async def websocket(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS_KEY]
     if not origin_allowed(request.headers.get("Origin"), settings.allowed_origins):
         raise web.HTTPForbidden(reason="this origin may not open a WebSocket here")
@@ -220,34 +338,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         since = parse_since(request.query.get("since", ""))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
+    accept = accept_key(request)  # 400 for a request that is not a valid upgrade
     release = hold_client_slot(request)  # 429 when this client address has too many open
     try:
-        fan = WebSocketFan(request)
-        await fan.ws.prepare(request)
-        registry: ConnectionRegistry = request.app[CONNECTIONS_KEY]
-        registry.add(fan)
-        connection_opened(request, fan.transport)
-        fan.session.start()
-        try:
-            if not await fan.admit(request.query.get("token"), matches):
-                return fan.ws
-            if matches:
-                await fan.subscribe(matches, since)
-            fan.watch_idle()
-            async for msg in fan.ws:
-                if msg.type == WSMsgType.TEXT:
-                    await fan.handle_message(msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    await fan.error("bad_message", "binary frames are not supported; send JSON text")
-        except ConnectionResetError:
-            pass  # the fan went away mid-send: nothing to tell anyone
-        finally:
-            registry.discard(fan)
-            fan.stop_watching()
-            await fan.session.close()
-            if not fan.ws.closed:
-                await fan.ws.close()
-            connection_closed(request, fan.transport, fan.ws.close_code)
-        return fan.ws
-    finally:
+        fan = WebSocketFan(request, release)
+        response = take_over(request, accept, fan.connect)
+    except BaseException:
         release()
+        raise
+    fan.opened(request, matches, since)
+    return response
