@@ -123,3 +123,52 @@ def test_fold_counts_exactly_the_goals_not_retracted(batches: list[list[dict[str
     assert state.score == counted_score(log)
     assert state == fold(log)
     assert state.retracted == frozenset(e.fields["target"] for e in log if e.type == "retract")
+
+
+FIELD_NAMES = sorted({name for schema in schemas._SCHEMA_INSTANCES.values() for name in schema.load_fields})
+# Values on the edges of the event fields: bools for ints and back, floats, limits, wrong words.
+EDGE_VALUES = st.sampled_from([
+    True, False, 0, 1, -1, 20, 21, 100, 101, 300, 301, 1.0, 2.5, "", "1", "true", "x" * 121,
+    "a b", None, "home", "away", "yellow", "info", "finished", [], {},
+])
+
+
+@st.composite
+def near_valid_events(draw: st.DrawFn) -> dict[str, Any]:
+    """A schema-valid event with a few fields replaced, added or dropped."""
+    raw = dict(draw(raw_events()))
+    for name in draw(st.lists(st.sampled_from([*FIELD_NAMES, "extra"]), max_size=2)):
+        raw[name] = draw(EDGE_VALUES | json_values)
+    for name in draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=2)):
+        raw.pop(name, None)
+    return raw
+
+
+def typed(data: dict[str, Any]) -> list[tuple[str, type, Any]]:
+    return [(name, type(value), value) for name, value in data.items()]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(raw_events() | near_valid_events())
+def test_the_marshmallow_shortcut_loads_exactly_what_marshmallow_loads(raw: dict[str, Any]) -> None:
+    """The hand-made load gives marshmallow's result (keys, order, types) or steps aside (None)."""
+    kind = raw.get("type")
+    schema = schemas._SCHEMA_INSTANCES.get(kind) if isinstance(kind, str) else None
+    if schema is None:
+        return
+    shortcut = schemas._load_as_is(kind, raw)
+    try:
+        loaded = schema.load(raw)
+    except ValidationError:
+        assert shortcut is None
+        return
+    if shortcut is not None:
+        assert typed(shortcut) == typed(loaded)
+    event("shortcut" if shortcut is not None else "marshmallow")
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw_events())
+def test_the_shortcut_takes_every_valid_event_but_a_retract(raw: dict[str, Any]) -> None:
+    """Every event type but retract (a schema validator) is loaded without marshmallow when valid."""
+    assert (schemas._load_as_is(raw["type"], raw) is None) == (raw["type"] == "retract")
