@@ -4,15 +4,26 @@ The publisher never waits for a subscriber: `publish` hands the one pre-serializ
 every subscriber's `deliver`, which must not block. Each subscriber bounds its own backlog
 (web/session.py): one that cannot keep up is cut off rather than slowing the publisher or
 the other fans, and resumes from its last seq.
+
+The direct lane: a WebSocket subscriber that is up to date on a match (it has had every frame
+up to the last one published, nothing of its own is waiting) is kept with its socket, and
+`publish` writes the event's one pre-built frame to each such socket in one tight loop: no
+call into the subscriber, no per-fan bookkeeping, just the `send()` per fan that is the floor.
+A fan whose socket backs up leaves the lane (`left_direct`) and gets the frame through its
+own bounded queue, in order; it comes back once it has caught up (`go_direct`).
 """
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 WILDCARD = "*"
+# Bytes that may wait in a fan's socket write buffer before frames for it are queued as shared
+# Frame objects instead (the kernel's own buffer is full by then); see web/session.py.
+WRITE_HIGH_WATER = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +61,29 @@ class Subscriber(Protocol):
     def deliver(self, frame: Frame) -> None:
         """Take a frame without blocking or raising; called once per frame, in seq order."""
 
+    def left_direct(self, match_id: str, seq: int) -> None:
+        """Back from the direct lane of `match_id`, having had every frame up to `seq`."""
+
+
+class Socket(Protocol):
+    """What the direct lane needs of a transport (asyncio's and uvloop's have both)."""
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def write(self, data: bytes) -> None: ...
+
 
 class Hub:
     """Topics are match ids; WILDCARD subscribers get every match."""
 
     def __init__(self) -> None:
         self._topics: dict[str, set[Subscriber]] = {}  # match id (or "*") -> subscribers
+        self._direct: dict[str, dict[Subscriber, Socket]] = {}  # match id -> the direct lane
+        self._last_seq: dict[str, int] = {}  # match id -> seq of the last frame published
         self.deliveries = 0
+        # Called once per frame with the seconds the direct lane took to write it to every fan
+        # (metrics: publish-to-send time), rather than timing each of thousands of writes.
+        self.on_direct_sent: Callable[[float], None] | None = None
 
     def subscribe(self, subscriber: Subscriber, match_ids: Iterable[str]) -> None:
         for match_id in match_ids:
@@ -69,21 +96,87 @@ class Hub:
                 subscribers.discard(subscriber)
                 if not subscribers:
                     del self._topics[match_id]
+            direct = self._direct.get(match_id)
+            if direct is not None:
+                direct.pop(subscriber, None)
+                if not direct:
+                    del self._direct[match_id]
+
+    def go_direct(self, subscriber: Subscriber, match_id: str, seq: int, socket: Socket) -> bool:
+        """Move a subscriber of `match_id` that has had every frame up to `seq` to the direct
+        lane; refused (False) unless `seq` is the last frame published for that match."""
+        if self._last_seq.get(match_id) != seq:
+            return False
+        subscribers = self._topics.get(match_id)
+        if subscribers is None or subscriber not in subscribers:
+            return False
+        subscribers.discard(subscriber)
+        if not subscribers:
+            del self._topics[match_id]
+        self._direct.setdefault(match_id, {})[subscriber] = socket
+        return True
+
+    def leave_direct(self, subscriber: Subscriber, match_ids: Iterable[str]) -> None:
+        """Back to `deliver` for these matches (e.g. the subscriber now also follows "*")."""
+        for match_id in match_ids:
+            direct = self._direct.get(match_id)
+            if direct is not None and subscriber in direct:
+                self._demote(match_id, direct, subscriber)
 
     def publish(self, frame: Frame) -> int:
         """Hand `frame` to the match's and the wildcard subscribers; returns how many."""
-        count = 0
-        for topic in (frame.match_id, WILDCARD):
-            subscribers = self._topics.get(topic)
-            if subscribers:
-                # A copy: a deliver() may unsubscribe (overflow) while we iterate.
-                for subscriber in tuple(subscribers):
-                    subscriber.deliver(frame)
-                count += len(subscribers)
+        match_id = frame.match_id
+        # Who gets it through deliver(): as they are now, before the direct lane may add some.
+        subscribers = self._topics.get(match_id)
+        queued = tuple(subscribers) if subscribers else ()
+        everything = self._topics.get(WILDCARD)
+        wildcard = tuple(everything) if everything else ()
+        count = len(queued) + len(wildcard)
+        previous = self._last_seq.get(match_id, 0)
+        if frame.seq > previous:  # a frame seen before (a replayed commit) is not sent twice
+            self._last_seq[match_id] = frame.seq
+            direct = self._direct.get(match_id)
+            if direct:
+                count += self._write_direct(frame, direct, previous)
+        for subscriber in queued:
+            subscriber.deliver(frame)
+        for subscriber in wildcard:
+            subscriber.deliver(frame)
         self.deliveries += count
         return count
 
+    def _write_direct(self, frame: Frame, direct: dict[Subscriber, Socket], previous: int) -> int:
+        started = time.perf_counter()
+        wire = frame.websocket_bytes()
+        backed_up: list[Subscriber] | None = None
+        for subscriber, socket in direct.items():
+            try:
+                if socket.get_write_buffer_size() <= WRITE_HIGH_WATER:
+                    socket.write(wire)
+                    continue
+            except Exception:  # a transport already torn down: its subscriber sorts it out
+                pass
+            if backed_up is None:
+                backed_up = []
+            backed_up.append(subscriber)
+        count = len(direct)
+        if backed_up is not None:
+            for subscriber in backed_up:
+                self._demote(frame.match_id, direct, subscriber, previous)
+                subscriber.deliver(frame)
+        if self.on_direct_sent is not None:
+            self.on_direct_sent(time.perf_counter() - started)
+        return count
+
+    def _demote(self, match_id: str, direct: dict[Subscriber, Socket], subscriber: Subscriber,
+                seq: int | None = None) -> None:
+        del direct[subscriber]
+        if not direct:
+            del self._direct[match_id]
+        self._topics.setdefault(match_id, set()).add(subscriber)
+        subscriber.left_direct(match_id, self._last_seq[match_id] if seq is None else seq)
+
     def subscriber_count(self, match_id: str | None = None) -> int:
         if match_id is not None:
-            return len(self._topics.get(match_id, ()))
-        return sum(len(subscribers) for subscribers in self._topics.values())
+            return len(self._topics.get(match_id, ())) + len(self._direct.get(match_id, ()))
+        return sum(len(s) for s in self._topics.values()) + sum(len(d) for d in self._direct.values())

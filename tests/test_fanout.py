@@ -36,7 +36,7 @@ class GatedService:
 
 
 class Wire:
-    """What reached one fan, in order, and by which path; `backed_up` makes direct writes refuse."""
+    """A fan's socket: what reached it, in order, and by which path; `backed_up` fills its buffer."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, int]] = []  # (path, seq)
@@ -45,11 +45,13 @@ class Wire:
         self.send_gate.set()
         self.overflows = 0
 
-    def write_now(self, frame: Frame) -> bool:
-        if self.backed_up:
-            return False
-        self.sent.append(("direct", frame.seq))
-        return True
+    def get_write_buffer_size(self) -> int:
+        return 1 << 20 if self.backed_up else 0
+
+    def write(self, data: bytes) -> None:
+        assert not self.backed_up, "written past the high-water mark"
+        payload = data[2:] if data[1] < 126 else data[4:]
+        self.sent.append(("direct", json.loads(payload)["seq"]))
 
     async def send(self, text: str, kind: str, cursor: str | None) -> None:
         await self.send_gate.wait()
@@ -65,10 +67,11 @@ class Wire:
 
 
 def session_for(service: Any, hub: Hub, wire: Wire, limit: int = 100) -> LiveSession:
-    return LiveSession(
-        service, hub, wire.send, buffer_limit=limit, max_subscriptions=10,
-        on_overflow=wire.overflow, write_now=wire.write_now,
+    session = LiveSession(
+        service, hub, wire.send, buffer_limit=limit, max_subscriptions=10, on_overflow=wire.overflow,
     )
+    session.socket = wire
+    return session
 
 
 async def settle() -> None:
@@ -174,6 +177,68 @@ async def test_wildcard_fans_skip_private_matches_on_the_direct_path_too():
     await session.close()
 
 
+class CountingSession(LiveSession):
+    """A session that records which frames reached it through deliver() (not the hub's lane)."""
+
+    __slots__ = ("delivered",)
+
+    def deliver(self, frame: Frame) -> None:
+        self.delivered.append(frame.seq)
+        super().deliver(frame)
+
+
+async def counting_session(hub: Hub, wire: Wire) -> CountingSession:
+    service = GatedService(CatchUp(None, [], 0))
+    service.gate.set()
+    session = CountingSession(service, hub, wire.send, buffer_limit=100, max_subscriptions=10,  # type: ignore[arg-type]
+                              on_overflow=wire.overflow)
+    session.delivered = []
+    session.socket = wire
+    await session.subscribe(["m"], {"m": 0})
+    return session
+
+
+async def test_up_to_date_fans_are_written_by_the_hub_and_leave_its_lane_while_backed_up():
+    """The direct lane skips deliver(); a backed-up fan queues in order and rejoins once caught up."""
+    hub = Hub()
+    wire = Wire()
+    session = await counting_session(hub, wire)
+    hub.publish(frame(1))  # the hub knows no seq of "m" yet: through deliver, then into the lane
+    assert session in hub._direct["m"]
+    wire.backed_up = True
+    wire.send_gate.clear()
+    hub.publish(frame(2))  # the lane finds the socket full: back to deliver, which queues
+    hub.publish(frame(3))
+    assert session not in hub._direct.get("m", {})
+    wire.backed_up = False
+    wire.send_gate.set()
+    await settle()
+    assert session in hub._direct["m"]  # the pump emptied the queue: caught up, back in the lane
+    hub.publish(frame(4))
+    hub.publish(frame(5))
+    assert wire.sent == [("direct", 1), ("queued", 2), ("queued", 3), ("direct", 4), ("direct", 5)]
+    assert session.delivered == [1, 2, 3]
+    await session.close()
+    assert hub.subscriber_count("m") == 0
+
+
+async def test_the_lane_never_writes_a_frame_twice_or_to_a_fan_that_also_follows_everything():
+    """A replayed frame is not rewritten; a fan adding "*" leaves the lane and still gets each frame once."""
+    hub = Hub()
+    wire = Wire()
+    session = await counting_session(hub, wire)
+    hub.publish(frame(1))
+    hub.publish(frame(2))
+    hub.publish(frame(2))  # the same commit seen again (e.g. a replayed stream entry)
+    assert wire.seqs == [1, 2]
+    await session.subscribe([WILDCARD], {})
+    assert session not in hub._direct.get("m", {})
+    hub.publish(frame(3))
+    hub.publish(frame(1, "other"))
+    assert wire.seqs == [1, 2, 3, 1]
+    await session.close()
+
+
 # -- over real sockets ---------------------------------------------------------------------------
 
 
@@ -219,7 +284,8 @@ async def test_a_fan_that_stops_reading_is_queued_then_cut_off_with_1013_while_o
     assert (await receive_json(fast))["type"] == "subscribed"
     slow._response.connection.transport.pause_reading()
     hub = app[HUB_KEY]
-    sessions = list(hub._topics["arg-fra"])
+    sessions = list(hub._direct["arg-fra"])  # both up to date: in the direct lane
+    assert len(sessions) == 2
     queued_seen = False
     batch = [{"type": "notification", "title": "x" * 100, "text": "y" * 700}] * 50
     expected = 2
@@ -233,6 +299,8 @@ async def test_a_fan_that_stops_reading_is_queued_then_cut_off_with_1013_while_o
         if any(s.overflowed for s in sessions):
             break
     assert queued_seen and any(s.overflowed for s in sessions)
+    # The stalled fan left the direct lane; the one that kept reading is still in it.
+    assert [s.overflowed for s in hub._direct["arg-fra"]] == [False]
     slow._response.connection.transport.resume_reading()
     last = 1
     while True:

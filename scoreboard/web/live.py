@@ -19,7 +19,6 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import ScoreboardError
-from ..hub import Frame
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .connections import ConnectionRegistry
 from .handshake import accept_key, take_over
@@ -28,7 +27,7 @@ from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS
 from .live_access import CLOSE_POLICY, LiveAccess, hold_client_slot
 from .origins import origin_allowed
 from .session import LiveSession, parse_matches, parse_since
-from .websocket import CLOSE_TIMEOUT, WRITE_HIGH_WATER, WebSocketConnection
+from .websocket import CLOSE_TIMEOUT, WebSocketConnection
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,6 @@ class WebSocketFan:
             app[SERVICE_KEY], app[HUB_KEY], self._send,
             buffer_limit=settings.subscriber_buffer, max_subscriptions=settings.max_subscriptions,
             on_overflow=self._on_overflow, on_sent=self._metrics.sample_sent,
-            write_now=self._write_now,
         )
         # Access and limits (live_access.py), kept off the delivery path.
         self.access = LiveAccess(request, self.session, on_expired=self._token_expired)
@@ -85,6 +83,7 @@ class WebSocketFan:
 
     def connect(self, transport: asyncio.Transport) -> WebSocketConnection:
         self.connection = WebSocketConnection(transport, self, self._max_message)
+        self.session.socket = transport  # event frames may go straight to it (hub.py)
         return self.connection
 
     def opened(self, request: web.Request, matches: list[str], since: dict[str, int]) -> None:
@@ -103,21 +102,6 @@ class WebSocketFan:
             return
         connection.send_text(text)
         await connection.drain()
-
-    def _write_now(self, frame: Frame) -> bool:
-        """The fan-out fast path: the event's one pre-built frame, straight onto the socket.
-
-        Safe beside `_send`: every write is one whole frame in one synchronous call on this
-        thread, so frames cannot interleave; nothing is written after a close frame.
-        """
-        connection = self.connection
-        if connection is None or connection.closing:
-            return True  # going away: nothing more to send, on_closed cleans up
-        transport = connection.transport
-        if transport.get_write_buffer_size() > WRITE_HIGH_WATER:
-            return False
-        transport.write(frame.websocket_bytes())
-        return True
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self._send(json.dumps(message), "control", None)
@@ -153,6 +137,9 @@ class WebSocketFan:
 
     def _token_expired(self) -> None:
         self._refuse_soon("token_expired", "the viewer token has expired: reconnect with a new one")
+
+    def on_closing(self) -> None:
+        self.session.stop()  # before anything follows the close frame
 
     def on_closed(self, code: int) -> None:
         """The connection is gone (websocket.Listener): let go of everything it held."""

@@ -5,11 +5,13 @@ across (re)subscriptions. How: subscribe to the hub *before* reading the catch-u
 catch-up under the send lock, then let live frames through only when their seq is past the
 match's cursor. A frame that raced the catch-up is dropped as already sent; none can be missed.
 
-Delivery without a coroutine hop: the hub calls `deliver` once per frame. When the transport
-offers `write_now` (WebSocket), no catch-up holds the send lock and nothing is queued, the
-frame goes straight to the socket, unless its write buffer is past a high-water mark. Otherwise
-it joins a bounded queue drained by a pump task created only then; once anything is queued,
-every later frame queues behind it until the pump has emptied it, so order holds across both.
+Delivery without a coroutine hop: for a WebSocket fan (`socket` set) that is up to date on a
+match, the hub writes that match's frames straight to the socket (the direct lane, hub.py) and
+this session is not called at all. Otherwise the hub calls `deliver`: when no catch-up holds
+the send lock and nothing is queued, the frame still goes straight to the socket unless its
+write buffer is past the high-water mark, and the fan (re)joins the direct lane. Else it joins
+a bounded queue drained by a pump task created only then; once anything is queued, every later
+frame queues behind it until the pump has emptied it, so order holds across all three paths.
 """
 from __future__ import annotations
 
@@ -20,16 +22,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
 from ..errors import MatchNotFound, ScoreboardError
-from ..hub import WILDCARD, Frame, Hub
+from ..hub import WILDCARD, WRITE_HIGH_WATER, Frame, Hub, Socket
 from ..service import ScoreService
 
 log = logging.getLogger(__name__)
 
 # send(text, kind, cursor): kind is "snapshot", "event" or "control"; cursor is the SSE event id.
 Sender = Callable[[str, str, str | None], Awaitable[None]]
-# write_now(frame): put the whole frame on the wire now, without awaiting; True when it was
-# taken (or the connection is already closed), False when the socket is backed up.
-DirectWriter = Callable[[Frame], bool]
 
 
 class TooManySubscriptions(ScoreboardError):
@@ -42,7 +41,7 @@ class LiveSession:
 
     # One per connected fan, tens of thousands at once: slots, and nothing built until needed.
     __slots__ = (
-        "_service", "_hub", "_send", "_write_now", "_max_subscriptions", "_buffer_limit",
+        "_service", "_hub", "_send", "socket", "_max_subscriptions", "_buffer_limit",
         "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
         "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample",
     )
@@ -51,12 +50,13 @@ class LiveSession:
         self, service: ScoreService, hub: Hub, send: Sender, *,
         buffer_limit: int, max_subscriptions: int, on_overflow: Callable[[], None],
         on_sent: Callable[[Frame], None] | None = None, sample_every: int = 16,
-        write_now: DirectWriter | None = None,
     ) -> None:
         self._service = service
         self._hub = hub
         self._send = send
-        self._write_now = write_now
+        # A WebSocket's transport, where frames may be written whole without awaiting (the
+        # transport sets it once open; None for SSE). `stop()` must be called before it closes.
+        self.socket: Socket | None = None
         self._max_subscriptions = max_subscriptions
         # The bound keeps a stalled client from growing memory without limit: past it the fan
         # is cut off (`on_overflow`: the transport closes with a resume hint).
@@ -89,6 +89,11 @@ class LiveSession:
     def start(self) -> None:
         """Nothing to start: the pump task exists only while frames wait in the queue."""
 
+    def stop(self) -> None:
+        """Deliver nothing more, from now on (the connection is closing)."""
+        self._stopped = True
+        self._hub.unsubscribe(self, self._topics)
+
     async def close(self) -> None:
         self._stopped = True
         self._hub.unsubscribe(self, self._topics)
@@ -109,6 +114,9 @@ class LiveSession:
         missing: list[str] = []
         for match_id in wanted:
             if match_id == WILDCARD:
+                # A wildcard fan gets every frame through deliver(), which also filters out the
+                # duplicates: none of its matches may stay in the direct lane.
+                self._hub.leave_direct(self, self._topics)
                 self._hub.subscribe(self, [WILDCARD])
                 self._topics.add(WILDCARD)
                 continue
@@ -129,6 +137,8 @@ class LiveSession:
                     self._cursors[match_id] = frame.seq
                     await self._send(frame.text, "event", self.cursor_id())
                 self._cursors[match_id] = catch_up.seq
+                if self._queue is None:  # nothing was published meanwhile
+                    self._try_direct(match_id)
         return missing
 
     def unsubscribe(self, match_ids: Iterable[str]) -> None:
@@ -148,17 +158,29 @@ class LiveSession:
         """Take one frame, in seq order per match, without blocking or raising."""
         if self._stopped:
             return
-        if self._queue is None and self._write_now is not None and not self._send_lock.locked():
+        socket = self.socket
+        if self._queue is None and socket is not None and not self._send_lock.locked():
             # Nothing ahead of this frame and no catch-up running: the cursor is current.
             if not self._should_send(frame):
                 return
-            if self._write_now(frame):
+            if socket.get_write_buffer_size() <= WRITE_HIGH_WATER:
+                socket.write(frame.websocket_bytes())
                 self._cursors[frame.match_id] = frame.seq
                 self._until_sample -= 1
                 if not self._until_sample:
                     self._sampled(frame)
+                self._try_direct(frame.match_id)
                 return
         self._enqueue(frame)
+
+    def left_direct(self, match_id: str, seq: int) -> None:
+        """The hub's direct lane let go of this fan for `match_id`, after frame `seq`."""
+        if match_id in self._cursors:
+            self._cursors[match_id] = seq
+
+    def _try_direct(self, match_id: str) -> None:
+        if self.socket is not None and match_id in self._topics and WILDCARD not in self._topics:
+            self._hub.go_direct(self, match_id, self._cursors[match_id], self.socket)
 
     def _enqueue(self, frame: Frame) -> None:
         queue = self._queue
@@ -190,6 +212,8 @@ class LiveSession:
                             self._sampled(frame)
                     queue.popleft()
                 self._queue = None  # no await since the queue emptied: nothing can slip past
+                for match_id in tuple(self._topics):
+                    self._try_direct(match_id)
         except ConnectionResetError:
             self._stopped = True  # the fan went away mid-send; its handler cleans up
 

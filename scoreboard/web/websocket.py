@@ -14,7 +14,7 @@ import asyncio
 import struct
 from typing import Protocol
 
-from ..hub import websocket_text_frame
+from ..hub import WRITE_HIGH_WATER, websocket_text_frame
 
 # Close codes (RFC 6455 section 7.4.1).
 CLOSE_NORMAL = 1000
@@ -27,8 +27,6 @@ OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2,
 _KNOWN_OPCODES = frozenset((OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG))
 # Seconds to wait for the client's answer to our close frame before dropping the connection.
 CLOSE_TIMEOUT = 5.0
-# Past this many bytes waiting in the socket's write buffer, writers pause (drain waits).
-WRITE_HIGH_WATER = 16 * 1024
 
 PING_FRAME = bytes((0x80 | OP_PING, 0))
 
@@ -39,6 +37,9 @@ class Listener(Protocol):
     def on_text(self, text: str) -> None: ...
 
     def on_binary(self) -> None: ...
+
+    def on_closing(self) -> None:
+        """A close frame was sent or received, or the socket is gone: write nothing more."""
 
     def on_closed(self, code: int) -> None: ...
 
@@ -127,8 +128,7 @@ class WebSocketConnection(asyncio.Protocol):
         """Start the closing handshake; the TCP connection ends when the client answers."""
         if self.closing or self.closed:
             return
-        self.closing = True
-        self.close_code = code
+        self._begin_closing(code)
         self._pending = self._fragments = None
         self.transport.write(close_frame(code, reason))
         self._close_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self.transport.abort)
@@ -152,21 +152,26 @@ class WebSocketConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         return False  # a client that half-closes is gone: close our side too
 
+    def _begin_closing(self, code: int) -> None:
+        self.closing = True
+        self.close_code = code
+        self._listener.on_closing()
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed:
             return
-        self.closed = self.closing = True
+        if not self.closing:
+            self._begin_closing(CLOSE_ABNORMAL)
+        self.closed = True
         self._paused = False
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
-        if self.close_code is None:
-            self.close_code = CLOSE_ABNORMAL
         self._pending = self._fragments = None
         self._wake_drain()
         if self._closed_waiter is not None and not self._closed_waiter.done():
             self._closed_waiter.set_result(None)
-        self._listener.on_closed(self.close_code)
+        self._listener.on_closed(self.close_code if self.close_code is not None else CLOSE_ABNORMAL)
 
     def _wake_drain(self) -> None:
         waiter, self._drain_waiter = self._drain_waiter, None
@@ -232,8 +237,7 @@ class WebSocketConnection(asyncio.Protocol):
         self._failed = True
         self._pending = self._fragments = None
         if not self.closing:
-            self.closing = True
-            self.close_code = code
+            self._begin_closing(code)
             self.transport.write(close_frame(code, reason))
         self.transport.close()
         return False
@@ -289,7 +293,6 @@ class WebSocketConnection(asyncio.Protocol):
             self._fail(CLOSE_PROTOCOL_ERROR, "a close frame's payload is a 2-byte code and a reason")
             return
         # The client closes: echo its code, then end the TCP connection (the server's part).
-        self.closing = True
-        self.close_code = code
+        self._begin_closing(code)
         self.transport.write(close_frame(code))
         self.transport.close()

@@ -1,0 +1,248 @@
+"""Our own RFC 6455 framing after the handshake (web/websocket.py), over real sockets.
+
+Most tests speak raw frames from a plain TCP client, so they can send what a library client
+never would: fragments, unmasked or oversized frames, bad UTF-8, odd close codes, silence.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import struct
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+
+from scoreboard.web.app import create_app
+from scoreboard.web.keys import HEARTBEAT_KEY
+from support import create_match, post_events, receive_json
+
+TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+class RawClient:
+    """A WebSocket client that writes exactly the frames it is told to."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, client: Any, path: str = "/ws") -> RawClient:
+        reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+        key = base64.b64encode(os.urandom(16))
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n".encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        assert b"Sec-WebSocket-Accept: " + accept in head
+        assert b"permessage-deflate" not in head  # compression is always declined
+        return cls(reader, writer)
+
+    def send(self, opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True) -> None:
+        header = bytes([(0x80 if fin else 0) | opcode])
+        length = len(payload)
+        mask_bit = 0x80 if masked else 0
+        if length < 126:
+            header += bytes([mask_bit | length])
+        elif length < 65536:
+            header += bytes([mask_bit | 126]) + struct.pack("!H", length)
+        else:
+            header += bytes([mask_bit | 127]) + struct.pack("!Q", length)
+        if masked:
+            mask = os.urandom(4)
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            header += mask
+        self.writer.write(header + payload)
+
+    def send_json(self, message: Any) -> None:
+        self.send(TEXT, json.dumps(message).encode())
+
+    async def frame(self, timeout: float = 3.0) -> tuple[int, bytes]:
+        first, second = await asyncio.wait_for(self.reader.readexactly(2), timeout)
+        assert second & 0x80 == 0, "server frames are never masked"
+        assert first & 0x70 == 0, "no extension: RSV bits clear"
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", await self.reader.readexactly(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", await self.reader.readexactly(8))[0]
+        return first & 0x0F, await self.reader.readexactly(length)
+
+    async def json(self) -> dict[str, Any]:
+        opcode, payload = await self.frame()
+        assert opcode == TEXT, (opcode, payload)
+        return json.loads(payload)
+
+    async def close_code(self) -> int:
+        """Skip data frames up to the server's close frame; return its code."""
+        while True:
+            opcode, payload = await self.frame()
+            if opcode == CLOSE:
+                return int(struct.unpack("!H", payload[:2])[0])
+
+    async def hung_up(self, timeout: float = 3.0) -> bool:
+        """Whether the server closed the TCP connection (EOF) within `timeout`."""
+        try:
+            while await asyncio.wait_for(self.reader.read(65536), timeout):
+                pass
+        except (asyncio.TimeoutError, ConnectionResetError):
+            return False
+        return True
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def test_fragmented_messages_are_joined_and_pings_answered(client: Any) -> None:
+    """A subscribe split over three frames works; a ping gets a pong with the same payload."""
+    await create_match(client, "m1")
+    ws = await RawClient.connect(client)
+    message = json.dumps({"op": "subscribe", "matches": ["m1"]}).encode()
+    ws.send(TEXT, message[:5], fin=False)
+    ws.send(PING, b"are you there")  # control frames may come between fragments
+    ws.send(0x0, message[5:12], fin=False)
+    ws.send(0x0, message[12:])
+    assert await ws.frame() == (PONG, b"are you there")
+    assert (await ws.json())["type"] == "snapshot"
+    assert (await ws.json())["type"] == "subscribed"
+    body = await post_events(client, "m1", {"type": "period_start"})
+    assert (await ws.json())["seq"] == body["seq"]
+    ws.close()
+
+
+async def test_a_message_split_across_tcp_writes_still_arrives(client: Any) -> None:
+    """Frame boundaries need not match reads: a frame written a byte at a time is understood."""
+    ws = await RawClient.connect(client)
+    sent: list[bytes] = []
+    real_write = ws.writer.write
+    ws.writer.write = sent.append  # type: ignore[method-assign]
+    ws.send_json({"op": "ping"})
+    ws.writer.write = real_write  # type: ignore[method-assign]
+    for byte in sent[0]:
+        ws.writer.write(bytes([byte]))
+        await ws.writer.drain()
+        await asyncio.sleep(0.001)
+    assert await ws.json() == {"type": "pong"}
+    ws.close()
+
+
+async def test_client_close_is_echoed_and_the_server_hangs_up(client: Any) -> None:
+    ws = await RawClient.connect(client)
+    ws.send(CLOSE, struct.pack("!H", 4000) + b"bye")
+    assert await ws.close_code() == 4000
+    assert await ws.hung_up()
+
+
+async def test_protocol_violations_close_that_connection_only(client: Any) -> None:
+    """Unmasked frames and bad close codes get 1002, bad UTF-8 1007; others are unaffected."""
+    await create_match(client, "m1")
+    async with client.ws_connect("/ws?matches=m1") as bystander:
+        assert (await receive_json(bystander))["type"] == "snapshot"
+        assert (await receive_json(bystander))["type"] == "subscribed"
+        for violation, code in (
+            (lambda ws: ws.send(TEXT, b'{"op": "ping"}', masked=False), 1002),
+            (lambda ws: ws.send(TEXT, b"\xff\xfe not utf-8"), 1007),
+            (lambda ws: ws.send(CLOSE, struct.pack("!H", 1005)), 1002),
+            (lambda ws: ws.send(0x0, b"continuing nothing"), 1002),
+            (lambda ws: ws.send(0x3, b"reserved opcode"), 1002),
+        ):
+            ws = await RawClient.connect(client)
+            violation(ws)
+            assert await ws.close_code() == code
+            assert await ws.hung_up()
+        body = await post_events(client, "m1", {"type": "period_start"})
+        assert (await receive_json(bystander))["seq"] == body["seq"]
+
+
+async def test_an_oversized_frame_is_refused_before_its_payload_is_read(client: Any, settings: Any) -> None:
+    """The header alone announces too many bytes: 1009 at once, without waiting for them."""
+    ws = await RawClient.connect(client)
+    too_big = settings.max_ws_message_bytes + 1
+    ws.writer.write(bytes([0x81, 0x80 | 127]) + struct.pack("!Q", too_big) + os.urandom(4))
+    assert await ws.close_code() == 1009
+    assert await ws.hung_up()
+
+
+async def test_fragments_adding_up_past_the_limit_are_refused(client: Any, settings: Any) -> None:
+    ws = await RawClient.connect(client)
+    half = settings.max_ws_message_bytes // 2 + 1
+    ws.send(TEXT, b"x" * half, fin=False)
+    ws.send(0x0, b"x" * half)
+    assert await ws.close_code() == 1009
+
+
+async def test_binary_messages_get_an_error_and_the_connection_stays(client: Any) -> None:
+    ws = await RawClient.connect(client)
+    ws.send(BINARY, b"\x00\x01")
+    assert (await ws.json())["code"] == "bad_message"
+    ws.send_json({"op": "ping"})
+    assert await ws.json() == {"type": "pong"}
+    ws.close()
+
+
+async def test_heartbeat_drops_a_silent_client_and_keeps_one_that_answers(
+    aiohttp_client: Any, settings: Any,
+) -> None:
+    """A client that never answers pings is dropped after two intervals; aiohttp's client
+    (which answers pings, as browsers do) stays connected and keeps getting events."""
+    app = create_app(replace(settings, ws_ping_interval=0.2))
+    client = await aiohttp_client(app)
+    await create_match(client, "m1")
+    silent = await RawClient.connect(client, "/ws?matches=m1")
+    async with client.ws_connect("/ws?matches=m1") as answering:
+        # aiohttp's client answers pings inside receive(): keep it receiving, as a browser would.
+        received: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def keep_receiving() -> None:
+            while not answering.closed:
+                await received.put(await answering.receive())
+
+        receiving = asyncio.ensure_future(keep_receiving())
+        assert json.loads((await asyncio.wait_for(received.get(), 3)).data)["type"] == "snapshot"
+        assert json.loads((await asyncio.wait_for(received.get(), 3)).data)["type"] == "subscribed"
+        saw_ping = False
+        while True:  # the silent client reads, but never answers
+            try:
+                opcode, _ = await silent.frame(timeout=2)
+            except asyncio.IncompleteReadError:
+                break  # hung up on
+            saw_ping = saw_ping or opcode == PING
+        assert saw_ping and app[HEARTBEAT_KEY].dropped == 1
+        await asyncio.sleep(0.5)  # two more sweeps
+        body = await post_events(client, "m1", {"type": "period_start"})
+        message = await asyncio.wait_for(received.get(), 3)
+        assert json.loads(message.data)["seq"] == body["seq"]
+        assert app[HEARTBEAT_KEY].dropped == 1
+        receiving.cancel()
+
+
+async def test_a_request_that_is_not_an_upgrade_gets_a_json_400(client: Any) -> None:
+    for headers in ({}, {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                         "Sec-WebSocket-Key": "not base64 of 16 bytes"},
+                    {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "99",
+                     "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}):
+        response = await client.get("/ws", headers=headers)
+        assert response.status == 400, headers
+        body = await response.json()
+        assert body["error"]["code"] and body["error"]["message"]
+
+
+async def test_shutdown_closes_open_websockets_with_a_reason(aiohttp_client: Any, settings: Any) -> None:
+    """At shutdown every fan gets a close frame (1001 going away) before the socket ends."""
+    client = await aiohttp_client(create_app(settings))
+    await create_match(client, "m1")
+    ws = await client.ws_connect("/ws?matches=m1")
+    assert (await receive_json(ws))["type"] == "snapshot"
+    assert (await receive_json(ws))["type"] == "subscribed"
+    closing = asyncio.ensure_future(client.server.close())
+    message = await asyncio.wait_for(ws.receive(), 5)
+    assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
+    await ws.close()
+    await asyncio.wait_for(closing, 15)
