@@ -142,19 +142,29 @@ def match_view(match: Match, state: MatchState) -> dict[str, Any]:
 
 def apply(state: MatchState, event: Event) -> MatchState:
     """The effect of one counting event on the state; retracts are handled by `fold`."""
+    return _applied(state, event, state.seq)
+
+
+def _applied(state: MatchState, event: Event, seq: int) -> MatchState:
+    """`apply`, with the state's seq set to `seq` in the same step: one new state per event on
+    the ingest path instead of two (dataclasses.replace costs ~2 µs a call)."""
     f = event.fields
+    status, period, home, away = state.status, state.period, state.home, state.away
     if event.type == "period_start":
-        return replace(state, status="live", period=int(f.get("period") or state.period + 1))
-    if event.type == "period_end":
-        return replace(state, status="finished" if f.get("final") else "half_time")
-    if event.type == "status":
-        return replace(state, status=f["status"])
-    if event.type in ("goal", "points"):
+        status, period = "live", int(f.get("period") or period + 1)
+    elif event.type == "period_end":
+        status = "finished" if f.get("final") else "half_time"
+    elif event.type == "status":
+        status = f["status"]
+    elif event.type in ("goal", "points"):
         gained = int(f.get("value", 1))
         if f["team"] == "home":
-            return replace(state, home=state.home + gained)
-        return replace(state, away=state.away + gained)
-    return state  # card, notification: recorded, no effect on the score
+            home += gained
+        else:
+            away += gained
+    elif seq == state.seq:
+        return state  # card, notification: recorded, no effect on the score
+    return MatchState(status=status, period=period, home=home, away=away, seq=seq, retracted=state.retracted)
 
 
 def fold(events: Iterable[Event]) -> MatchState:
@@ -310,7 +320,7 @@ def _advance(
 ) -> MatchState:
     """The state after one new event, without refolding the log unless a status is undone."""
     if event.type != "retract":
-        return replace(apply(state, event), seq=event.seq)
+        return _applied(state, event, event.seq)
     target = by_seq[int(event.fields["target"])]
     if target.type in STATUS_EVENTS:
         if log is None:

@@ -199,7 +199,7 @@ class SqliteStore:
         return match
 
     async def append(self, match_id: str, drafts: list[EventDraft]) -> Acceptance:
-        record = await self._record(match_id)
+        record = self._records.get(match_id) or await self._record(match_id)
         seqs, ids = references(drafts)
         known = Known(
             by_seq={seq: record.log[seq - 1] for seq in seqs if 0 < seq <= len(record.log)},
@@ -209,12 +209,12 @@ class SqliteStore:
             acceptance = accept(record.pending, drafts, known)
         except NeedsFullLog:
             acceptance = accept(record.pending, drafts, known, log=record.log)
-        if not acceptance.created:
+        new_events = acceptance.new_events
+        if not new_events:
             # A pure retry: answer only once the original is durable, with the score it had then.
             last = max(e.seq for e, _ in acceptance.results)
             await self._wait_committed(record, last)
             return replace(acceptance, state=fold(record.log[:last]))
-        new_events = acceptance.new_events
         record.log.extend(new_events)
         record.by_id.update((event.id, event) for event in new_events)
         record.pending = acceptance.state
@@ -307,6 +307,8 @@ class SqliteStore:
                 listener(committed)
             except Exception:
                 log.exception("commit listener failed for match %s", record.match.id)
+        if not record.waiters:
+            return
         still_waiting = []
         for seq, waiter in record.waiters:
             if seq <= record.committed.seq:
@@ -458,8 +460,8 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 
 def _state_row(match_id: str, state: MatchState) -> StateRow:
-    return (state.status, state.period, state.home, state.away, state.seq,
-            json.dumps(sorted(state.retracted)), match_id)
+    retracted = json.dumps(sorted(state.retracted)) if state.retracted else "[]"
+    return (state.status, state.period, state.home, state.away, state.seq, retracted, match_id)
 
 
 def _row_to_match(row: Any) -> tuple[Match, MatchState]:

@@ -127,7 +127,8 @@ def _error_page(request: web.Request, status: int, reason: str) -> web.StreamRes
 
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON: 415 unless JSON, 413 if too large, 400 if it does not parse."""
-    if request.content_type != "application/json" and not request.content_type.endswith("+json"):
+    content_type = request.content_type
+    if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType("send the body as JSON with 'Content-Type: application/json'")
     max_size = request.app[SETTINGS_KEY].max_body_bytes
     if request.content_length is not None and request.content_length > max_size:
