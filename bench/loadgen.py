@@ -47,11 +47,19 @@ CONNECT_CONCURRENCY = 100  # in-flight handshakes; keeps under a default listen 
 # --------------------------------------------------------------------------- /proc readings
 
 
-def server_cpu_s(pid: int) -> float:
-    """utime + stime of every thread of `pid`, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+def server_cpu_times(pid: int) -> tuple[float, float]:
+    """(utime, stime) of every thread of `pid`, in seconds (fields 14 and 15 of /proc/PID/stat).
+
+    Kept apart because the floor is the kernel's `send()`: user time is what we can cut.
+    """
     with open(f"/proc/{pid}/stat", "rb") as stat:
         fields = stat.read().rsplit(b")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def server_cpu_s(pid: int) -> float:
+    """utime + stime of every thread of `pid`, in seconds."""
+    return sum(server_cpu_times(pid))
 
 
 def server_rss_kb(pid: int) -> int:
@@ -382,7 +390,8 @@ async def post_phase(
     run.target = run.delivered + alive * count
     run.done.clear()
     round_trips = array("d")
-    cpu0, own0, t0 = server_cpu_s(pid), own_cpu_s(), perf()
+    (user0, sys0), own0, t0 = server_cpu_times(pid), own_cpu_s(), perf()
+    cpu0 = user0 + sys0
     for i in range(count):
         index = start + i
         if interval:
@@ -398,7 +407,8 @@ async def post_phase(
     except asyncio.TimeoutError:
         run.errors.append(f"{tag}: timed out after {timeout:.0f} s waiting for deliveries")
     t_end = max(run.last_receipt[start : start + count] or [perf()])
-    cpu1, own1, t1 = server_cpu_s(pid), own_cpu_s(), perf()
+    (user1, sys1), own1, t1 = server_cpu_times(pid), own_cpu_s(), perf()
+    cpu1 = user1 + sys1
     deliveries = len(run.latencies)
     window = max(t_end - t0, 1e-9)
     fanouts = [run.last_receipt[start + i] - run.post_times[start + i] for i in range(count) if run.last_receipt[start + i]]
@@ -410,6 +420,8 @@ async def post_phase(
         "deliveries_per_s": round(deliveries / window),
         "server_cpu_s": round(cpu1 - cpu0, 3),
         "server_cpu_us_per_delivery": round((cpu1 - cpu0) * 1e6 / deliveries, 2) if deliveries else None,
+        "server_user_us_per_delivery": round((user1 - user0) * 1e6 / deliveries, 2) if deliveries else None,
+        "server_kernel_us_per_delivery": round((sys1 - sys0) * 1e6 / deliveries, 2) if deliveries else None,
         # Below 1 while deliveries were pending: the server was idle or starved of its core.
         "server_cpu_share": round((cpu1 - cpu0) / window, 3),
         "post_p50_ms": _ms(percentile(round_trips, 0.5)),
