@@ -7,6 +7,12 @@ the figure holds on a machine other people are also using. Repeat with --runs.
 
     .venv/bin/python bench/ingest_profile.py --runs 3
     .venv/bin/python bench/ingest_profile.py --profile /tmp/ingest.prof   # cProfile the server
+    .venv/bin/python bench/ingest_profile.py --floor   # bare aiohttp + uvloop, same requests
+
+The floor answers the same POSTs with a body of the same shape and does nothing else (no
+store, no validation, no middlewares, no log): what aiohttp and the kernel cost per request.
+It runs far faster than the service, so more requests share each loop wake-up; at the
+service's rate a request would cost it somewhat more.
 """
 from __future__ import annotations
 
@@ -126,7 +132,10 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
         python = [sys.executable]
         if args.profile:
             python += ["-m", "cProfile", "-o", args.profile]
-        target = [args.server_script] if args.server_script else ["-m", "scoreboard"]
+        if args.floor:
+            target = [str(Path(__file__).resolve()), FLOOR_SERVER]
+        else:
+            target = [args.server_script] if args.server_script else ["-m", "scoreboard"]
         cmd = ["taskset", "-c", args.server_cpu, *python, *target, "serve",
                "--port", str(port), "--db", f"{tmp}/bench.db"]
         log = open(f"{tmp}/server.log", "w")
@@ -141,7 +150,41 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
             log.close()
 
 
+FLOOR_SERVER = "--floor-server"
+
+
+def serve_floor(port: int) -> None:
+    """aiohttp on uvloop answering the bench's requests with bodies of the service's shape."""
+    import uvloop
+    from aiohttp import web
+
+    seqs: dict[str, int] = {}
+
+    async def create(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response({"id": body["id"]}, status=201)
+
+    async def post(request: web.Request) -> web.Response:
+        event = await request.json()
+        match_id = request.match_info["match_id"]
+        seq = seqs[match_id] = seqs.get(match_id, 0) + 1
+        return web.json_response({"events": [{"seq": seq, **event}], "seq": seq,
+                                  "score": {"home": 0, "away": 0}}, status=201)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/api/matches", create)
+    app.router.add_post("/api/matches/{match_id}/events", post)
+    app.router.add_get("/healthz", healthz)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=uvloop.new_event_loop())
+
+
 def main() -> None:
+    if sys.argv[1:2] == [FLOOR_SERVER]:  # run_once starting the floor: "... serve --port N --db F"
+        serve_floor(int(sys.argv[sys.argv.index("--port") + 1]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scorekeepers", type=int, default=32)
     parser.add_argument("--duration", type=float, default=5.0)
@@ -151,6 +194,7 @@ def main() -> None:
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
     parser.add_argument("--server-script", help="run this script instead of the service (a floor to compare with)")
+    parser.add_argument("--floor", action="store_true", help="measure bare aiohttp + uvloop instead (see above)")
     parser.add_argument("--tree", help="run the service from this copy of the repository (A/B runs)")
     parser.add_argument("--profile", help="write the server's cProfile here (one run)")
     args = parser.parse_args()
