@@ -59,26 +59,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         transports.append(transport)  # type: ignore[arg-type]
         peers.append(theirs)
 
-    def writer(transport: asyncio.Transport) -> Any:
-        def write_now(frame: Frame) -> bool:
-            if transport.is_closing():
-                return True
-            if transport.get_write_buffer_size() > 16 * 1024:
-                return False
-            transport.write(frame.websocket_bytes())
-            return True
-        return write_now
-
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    sessions = [
-        LiveSession(Service(), hub, _noop_send, buffer_limit=512, max_subscriptions=10,
-                    on_overflow=lambda: None, write_now=writer(t))
-        for t in transports
-    ]
-    for session in sessions:
+    sessions = []
+    for transport in transports:
+        session = LiveSession(Service(), hub, _noop_send, buffer_limit=512, max_subscriptions=10,
+                              on_overflow=lambda: None)
+        session.socket = transport  # type: ignore[assignment]
         await session.subscribe(["m"], {"m": 0})
+        sessions.append(session)
     per_session = (tracemalloc.get_traced_memory()[0] - before) / args.fans
     tracemalloc.stop()
 

@@ -48,6 +48,9 @@ class Wire:
     def get_write_buffer_size(self) -> int:
         return 1 << 20 if self.backed_up else 0
 
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default  # no real socket under it: the lane writes through write()
+
     def write(self, data: bytes) -> None:
         assert not self.backed_up, "written past the high-water mark"
         payload = data[2:] if data[1] < 126 else data[4:]
