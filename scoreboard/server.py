@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -77,6 +78,7 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
         app, shutdown_timeout=CLEANUP_GRACE, handle_signals=False, access_log=None,
     )
     await runner.setup()
+    tune_gc()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     try:
         await site.start()
@@ -109,6 +111,25 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+# Objects allocated (net) before a young-generation collection: Python's 700 makes one run
+# every few requests, ~10-14 µs per ingested event here, and each run walks the young objects
+# of every live connection touched since.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Fewer cyclic-GC passes, and none over what start-up built.
+
+    Almost nothing here forms reference cycles per request; what the collector mostly does is
+    walk objects that live for the whole process (modules, routes, settings) or for a fan's
+    whole connection. `gc.freeze()` moves what exists now out of its reach for good.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def _loop_name(loop: asyncio.AbstractEventLoop) -> str:
