@@ -18,9 +18,9 @@ from .websocket import WebSocketConnection
 
 log = logging.getLogger(__name__)
 
-# Yield to the event loop every this many pings, so a sweep over 10,000s of fans never holds
-# up an event's fan-out for more than a few milliseconds.
-SWEEP_SLICE = 500
+# Each interval is cut into this many ticks and each tick pings one slice of the fans, so
+# 10,000 pings (~100 ms of send() here) never hold up an event's fan-out in one block.
+TICKS_PER_INTERVAL = 20
 
 
 class Heartbeat:
@@ -35,26 +35,29 @@ class Heartbeat:
     def discard(self, connection: WebSocketConnection) -> None:
         self._connections.discard(connection)
 
-    async def sweep(self) -> None:
-        """Drop the silent, ping the rest."""
-        for index, connection in enumerate(tuple(self._connections)):
-            if connection.closed:
-                self._connections.discard(connection)
-            elif connection.unanswered_pings:
-                self.dropped += 1
-                connection.transport.abort()  # connection_lost follows, with close code 1006
-            elif not connection.closing:
-                connection.ping()
-            if index % SWEEP_SLICE == SWEEP_SLICE - 1:
-                await asyncio.sleep(0)
+    def check(self, connection: WebSocketConnection) -> None:
+        """Drop `connection` if silent since its last ping, else ping it."""
+        if connection.closed:
+            self._connections.discard(connection)
+        elif connection.unanswered_pings:
+            self.dropped += 1
+            connection.transport.abort()  # connection_lost follows, with close code 1006
+        elif not connection.closing:
+            connection.ping()
 
     async def run(self) -> None:
+        """Every fan once per interval, a slice per tick; fans that joined wait for the next round."""
+        tick = self.interval / TICKS_PER_INTERVAL
         while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.sweep()
-            except Exception:  # never let one bad sweep stop the keep-alive for everyone
-                log.exception("heartbeat sweep failed")
+            fans = tuple(self._connections)
+            per_tick = max(1, -(-len(fans) // TICKS_PER_INTERVAL))  # ceiling
+            for index in range(TICKS_PER_INTERVAL):
+                await asyncio.sleep(tick)
+                for connection in fans[index * per_tick : (index + 1) * per_tick]:
+                    try:
+                        self.check(connection)
+                    except Exception:  # never let one bad connection stop the keep-alive for all
+                        log.exception("heartbeat check failed")
 
 
 def heartbeat_lifetime(heartbeat: Heartbeat):  # type: ignore[no-untyped-def]
