@@ -503,7 +503,10 @@ async def ingest(args: argparse.Namespace) -> dict[str, Any]:
     ok = failed = 0
     times = array("d")
     statuses: dict[int, int] = {}
-    deadline = perf() + args.duration
+    # The first seconds after start are not the steady state (the SQLite WAL file still grows,
+    # caches are cold): the same load runs for `warmup` seconds before anything is counted.
+    measuring = False
+    deadline = perf() + args.warmup + args.duration
 
     async def keeper(n: int, http: Http) -> None:
         nonlocal ok, failed
@@ -512,18 +515,27 @@ async def ingest(args: argparse.Namespace) -> dict[str, Any]:
         while perf() < deadline:
             t = perf()
             status, _ = await http.request("POST", path, goal(i, f"k{n}"))
-            times.append(perf() - t)
             i += 1
+            if not measuring:
+                continue
+            times.append(perf() - t)
             if 200 <= status < 300:
                 ok += 1
             else:
                 failed += 1
                 statuses[status] = statuses.get(status, 0) + 1
 
-    cpu0, own0, t0 = server_cpu_s(args.server_pid), own_cpu_s(), perf()
-    await asyncio.gather(*(keeper(n, http) for n, http in enumerate(keepers)))
+    async def clock() -> tuple[float, float, float, float, float]:
+        nonlocal measuring
+        await asyncio.sleep(args.warmup)
+        measuring = True
+        cpu0, own0, t0 = server_cpu_s(args.server_pid), own_cpu_s(), perf()
+        await asyncio.sleep(max(0.0, deadline - perf()))
+        return cpu0, own0, t0, server_cpu_s(args.server_pid), own_cpu_s()
+
+    window, *_ = await asyncio.gather(clock(), *(keeper(n, http) for n, http in enumerate(keepers)))
+    cpu0, own0, t0, cpu1, own1 = window
     elapsed = perf() - t0
-    cpu1, own1 = server_cpu_s(args.server_pid), own_cpu_s()
     for http in keepers:
         http.close()
     return {
@@ -553,6 +565,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.3)
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate like a browser")
     parser.add_argument("--scorekeepers", type=int, default=32)
+    parser.add_argument("--warmup", type=float, default=2.0, help="ingest: seconds of load before counting")
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="auto: uvloop when installed")
     args = parser.parse_args()

@@ -274,7 +274,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "Ratios are scoreboard / baseline (below 1 is better, except deliveries/s). A load-generator CPU "
         "near 100 % means the client, not the server, bounded deliveries/s and latency in that row; "
-        "CPU µs/delivery is read from the server's own /proc counters and holds either way.",
+        "CPU µs/delivery is read from the server's own /proc counters and holds either way. Ingest "
+        "counts after 2 s of the same load (warm-up: the SQLite WAL file is still growing then).",
     ]
     busy = max(meta.get("loadavg_start", [0])[:1] + meta.get("loadavg_end", [0])[:1] or [0])
     if busy > 2.5:
