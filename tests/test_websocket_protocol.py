@@ -247,3 +247,43 @@ async def test_shutdown_closes_open_websockets_with_a_reason(aiohttp_client: Any
     assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 1001
     await ws.close()
     await asyncio.wait_for(closing, 15)
+
+
+async def test_closed_fans_leave_nothing_behind(aiohttp_client: Any, settings: Any) -> None:
+    """Fans that close cleanly, vanish (TCP reset) or are refused hold no subscription, slot,
+    heartbeat entry or server connection afterwards, and later fans are served as before."""
+    from scoreboard.web.keys import CONNECTIONS_KEY, HUB_KEY
+
+    app = create_app(replace(settings, max_connections_per_client=20))
+    client = await aiohttp_client(app)
+    await create_match(client, "m1")
+    await post_events(client, "m1", {"type": "period_start"})  # so fans join the direct lane
+    http_connections = len(client.server.runner.server.connections)  # the test client's keep-alive
+    for _ in range(3):  # three rounds of 15: past the per-client limit if slots leaked
+        fans = [await client.ws_connect("/ws?matches=m1") for _ in range(10)]
+        raws = [await RawClient.connect(client, "/ws?matches=m1") for _ in range(5)]
+        for fan in fans:
+            assert (await receive_json(fan))["type"] == "snapshot"
+            assert (await receive_json(fan))["type"] == "subscribed"
+        assert app[HUB_KEY].subscriber_count("m1") == 15
+        await post_events(client, "m1", {"type": "notification", "title": "t"})
+        for fan in fans[:5]:
+            await fan.close()
+        for fan in fans[5:]:
+            fan._response.connection.transport.abort()  # gone without a close frame
+        for raw in raws:
+            raw.writer.transport.abort()
+        for _ in range(100):
+            if not app[HUB_KEY].subscriber_count() and not len(app[CONNECTIONS_KEY]):
+                break
+            await asyncio.sleep(0.02)
+        assert app[HUB_KEY].subscriber_count() == 0
+        assert len(app[CONNECTIONS_KEY]) == 0
+        assert not app[HEARTBEAT_KEY]._connections
+        # aiohttp let go of every WebSocket at its take-over; only plain HTTP ones remain.
+        assert len(client.server.runner.server.connections) <= http_connections
+    async with client.ws_connect("/ws?matches=m1") as fan:
+        assert (await receive_json(fan))["type"] == "snapshot"
+        assert (await receive_json(fan))["type"] == "subscribed"
+        body = await post_events(client, "m1", {"type": "notification", "title": "after"})
+        assert (await receive_json(fan))["seq"] == body["seq"]
