@@ -85,7 +85,7 @@ async def _load(url: str, keepers: int, warmup: float, duration: float, pid: int
     window: dict[str, float] = {}
     per_thread: dict[str, int] = {}
     for n, http in enumerate(clients):
-        for path, body in ((f"/api/matches", {"id": f"ing-{n}", "home": "A", "away": "B"}),
+        for path, body in (("/api/matches", {"id": f"ing-{n}", "home": "A", "away": "B"}),
                            (f"/api/matches/ing-{n}/events", {"type": "period_start"})):
             status, answer = await http.request("POST", path, body)
             assert status == 201, answer

@@ -63,7 +63,7 @@ def test_retracting_a_period_end_reopens_the_match():
     """Undoing a status change refolds the whole log."""
     log, state = play(draft("period_start"), draft("period_end", final=True))
     assert state.status == "finished"
-    log2, state2 = log, run([draft("retract", target=2)], state, log).state
+    state2 = run([draft("retract", target=2)], state, log).state
     assert state2.status == "live"
 
 

@@ -5,7 +5,7 @@ import asyncio
 
 import aiohttp
 
-from support import AUTH, assert_nothing_arrives, create_match, post_events, receive_json
+from support import assert_nothing_arrives, create_match, post_events, receive_json
 
 
 async def test_subscribe_by_url_gets_snapshot_then_live_events(client):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 
 from .conftest import API_KEY, ServerProcess, expect, unique_id
 

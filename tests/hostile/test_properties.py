@@ -63,9 +63,9 @@ def counted_score(log: list[Event]) -> dict[str, int]:
     """The score computed without the fold: goals and points whose seq no retract names."""
     retracted = {e.fields["target"] for e in log if e.type == "retract"}
     score = {"home": 0, "away": 0}
-    for event in log:
-        if event.type in ("goal", "points") and event.seq not in retracted:
-            score[event.fields["team"]] += int(event.fields.get("value", 1))
+    for logged in log:
+        if logged.type in ("goal", "points") and logged.seq not in retracted:
+            score[logged.fields["team"]] += int(logged.fields.get("value", 1))
     return score
 
 
