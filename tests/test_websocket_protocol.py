@@ -94,6 +94,8 @@ class RawClient:
                 pass
         except (asyncio.TimeoutError, ConnectionResetError):
             return False
+        finally:
+            self.writer.close()
         return True
 
     def close(self) -> None:
@@ -177,6 +179,7 @@ async def test_fragments_adding_up_past_the_limit_are_refused(client: Any, setti
     ws.send(TEXT, b"x" * half, fin=False)
     ws.send(0x0, b"x" * half)
     assert await ws.close_code() == 1009
+    ws.close()
 
 
 async def test_binary_messages_get_an_error_and_the_connection_stays(client: Any) -> None:
@@ -222,6 +225,7 @@ async def test_heartbeat_drops_a_silent_client_and_keeps_one_that_answers(
         assert json.loads(message.data)["seq"] == body["seq"]
         assert app[HEARTBEAT_KEY].dropped == 1
         receiving.cancel()
+    silent.close()
 
 
 async def test_a_request_that_is_not_an_upgrade_gets_a_json_400(client: Any) -> None:
@@ -273,6 +277,7 @@ async def test_closed_fans_leave_nothing_behind(aiohttp_client: Any, settings: A
             fan._response.connection.transport.abort()  # gone without a close frame
         for raw in raws:
             raw.writer.transport.abort()
+            raw.close()
         for _ in range(100):
             if not app[HUB_KEY].subscriber_count() and not len(app[CONNECTIONS_KEY]):
                 break
