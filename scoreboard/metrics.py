@@ -8,6 +8,7 @@ one batch in `PUBLISH_SAMPLE_EVERY` to `Metrics.sample_sent`.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +24,7 @@ from .hub import Frame, Hub
 from .store.base import Committed
 from .web.connections import ConnectionRegistry
 from .web.errors import REQUEST_ID_KEY
+from .web.auth import Unauthorized
 from .web.keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 
 access_log = logging.getLogger("scoreboard.access")
@@ -162,6 +164,9 @@ def setup_metrics(app: web.Application) -> Metrics:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    token = request.app[SETTINGS_KEY].metrics_token
+    if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()):
+        raise Unauthorized("GET /metrics needs 'Authorization: Bearer <metrics_token>'")
     metrics = request.app[METRICS_KEY]
     ready = await request.app[SERVICE_KEY].store.ready()
     metrics.store_ready.labels(metrics.backend).set(1 if ready else 0)

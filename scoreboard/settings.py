@@ -58,6 +58,7 @@ class Settings:
     token_max_ttl: int = _opt(604800, "longest viewer token lifetime a scorekeeper may ask for, seconds")
     max_subscriptions: int = _opt(100, "matches one live connection may follow")
     max_connections_per_client: int = _opt(0, "open WebSocket + SSE connections per client address (0 = no limit)")
+    metrics_token: str = _opt("", "bearer token GET /metrics asks for (empty: open, for a private network)")
     trust_forwarded: bool = _opt(False, "take the client address from X-Forwarded-For (only behind a router that sets it)")
     ingest_rate: float = _opt(20.0, "events per second one API key may post, sustained (0 = no limit)")
     ingest_burst: int = _opt(100, "events one API key may post at once before ingest_rate applies")
@@ -102,6 +103,7 @@ class Settings:
         shown = dataclasses.asdict(self)
         shown["api_keys"] = f"<{len(self.api_keys)} keys>"
         shown["secret"] = "<set>" if self.secret else "<random per start>"
+        shown["metrics_token"] = "<set>" if self.metrics_token else "<none: open>"
         if self.redis_url and "@" in self.redis_url:
             scheme, rest = self.redis_url.split("://", 1)
             shown["redis_url"] = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

@@ -17,7 +17,7 @@ from aiohttp import web
 from marshmallow import ValidationError
 
 from ..errors import ScoreboardError
-from .headers import add_security_headers
+from .headers import add_security_headers, came_over_https
 from .keys import SETTINGS_KEY
 from .origins import preflight_response
 
@@ -73,6 +73,7 @@ def wants_html(request: web.Request) -> bool:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = request.headers.get("X-Request-ID") or f"{random.getrandbits(64):016x}"
     request[REQUEST_ID_KEY] = request_id
+    https = came_over_https(request, request.app[SETTINGS_KEY].trust_forwarded)
     try:
         # Not `or`: a response is a mapping, and an empty one is false.
         preflight = preflight_response(request)
@@ -87,12 +88,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except web.HTTPException as exc:
         if exc.status < 400:
-            add_security_headers(exc.headers, exc.content_type)
+            add_security_headers(exc.headers, exc.content_type, https)
             raise
         if wants_html(request) and exc.status != 413:
             response = _error_page(request, exc.status, exc.reason)
             response.headers["X-Request-ID"] = request_id
-            add_security_headers(response.headers, response.content_type)
+            add_security_headers(response.headers, response.content_type, https)
             return response
         message = exc.reason if exc.status != 413 else "the request body is too large"
         response = error_response(
@@ -104,7 +105,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(500, "internal", "an internal error occurred", None, request_id)
     if not response.prepared:  # a WebSocket or SSE stream has sent its headers already
         response.headers["X-Request-ID"] = request_id
-        add_security_headers(response.headers, response.content_type)
+        add_security_headers(response.headers, response.content_type, https)
     return response
 
 

@@ -58,6 +58,35 @@ async def test_api_and_static_answers_are_nosniff(make_client):
         assert response.headers.get("X-Content-Type-Options") == "nosniff", path
 
 
+async def test_hsts_only_on_answers_that_came_over_https(make_client):
+    """Behind a trusted router (Heroku), X-Forwarded-Proto https earns Strict-Transport-Security;
+    plain HTTP, or a claim the router did not make, does not."""
+    behind_router = await make_client(trust_forwarded=True)
+    for path in ("/", "/api/matches", "/no-such-page"):
+        response = await behind_router.get(path, headers={"X-Forwarded-Proto": "https"})
+        assert response.headers.get("Strict-Transport-Security") == "max-age=31536000", path
+    response = await behind_router.get("/", headers={"X-Forwarded-Proto": "https, http"})  # router says http
+    assert "Strict-Transport-Security" not in response.headers
+    assert "Strict-Transport-Security" not in (await behind_router.get("/")).headers
+    direct = await make_client()  # not behind a router: the header is the client's own claim
+    response = await direct.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers
+
+
+async def test_metrics_token_guards_the_scrape(make_client):
+    """With metrics_token set, /metrics answers 401 JSON without the right bearer token."""
+    client = await make_client(metrics_token="scrape-me")
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {KEY}"}):
+        response = await client.get("/metrics", headers=headers)
+        assert response.status == 401, headers
+        assert (await response.json())["error"]["code"] == "unauthorized"
+    response = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert response.status == 200
+    assert "scoreboard_live_connections" in await response.text()
+    open_client = await make_client()  # default: open, for a private network
+    assert (await open_client.get("/metrics")).status == 200
+
+
 def test_templates_have_no_inline_scripts():
     """CSP script-src 'self' holds: every <script> loads a file or is inert JSON data; no on* handlers."""
     for template in TEMPLATES.glob("*.html"):
