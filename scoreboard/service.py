@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from .domain import EventDraft, Match, match_view, slugify
+from .domain import EventDraft, Match, MatchState, match_view, slugify
 from .errors import MatchNotFound
 from .frames import FrameHistory, dumps, event_frame, frames_from_log, snapshot_message
 from .hub import Frame, Hub
@@ -38,6 +38,9 @@ class ScoreService:
         self.hub = hub
         self.snapshot_events = snapshot_events
         self.history = FrameHistory(depth=snapshot_events)
+        # match id -> (seq, snapshot JSON): after a restart thousands of fans reconnect at once
+        # and most want the same snapshot (~0.3 ms to build for a 200-event match).
+        self._snapshots: dict[str, tuple[int, str]] = {}
         # Ids of private matches seen committing: a wildcard fan must not get their frames
         # unless granted (session.py). Learned before each publish, whichever instance wrote.
         self.private_matches: set[str] = set()
@@ -87,9 +90,7 @@ class ScoreService:
         match, state = await self.store.get(match_id)
         if since is None or since > state.seq or state.seq - since > self.snapshot_events:
             # No cursor, a cursor from another life of the log, or a gap too long to replay.
-            tail = await self.store.tail(match_id, self.snapshot_events)
-            snapshot = dumps(snapshot_message(match_view(match, state), tail))
-            return CatchUp(snapshot, [], state.seq)
+            return CatchUp(await self._snapshot(match, state), [], state.seq)
         frames = self.history.since(match_id, since)
         if frames is None:
             log_events = await self.store.events_since(match_id, 0, state.seq)
@@ -97,6 +98,17 @@ class ScoreService:
             self.history.backfill(match_id, rebuilt)
             frames = [frame for frame in rebuilt if frame.seq > since]
         return CatchUp(None, frames, frames[-1].seq if frames else since)
+
+    async def _snapshot(self, match: Match, state: MatchState) -> str:
+        """The snapshot message as of `state`, built once per seq of each match."""
+        cached = self._snapshots.get(match.id)
+        if cached is not None and cached[0] == state.seq:
+            return cached[1]
+        tail = await self.store.tail(match.id, self.snapshot_events)
+        text = dumps(snapshot_message(match_view(match, state), tail))
+        if (tail[-1].seq if tail else 0) == state.seq:  # not when the log moved on meanwhile
+            self._snapshots[match.id] = (state.seq, text)
+        return text
 
     async def exists(self, match_id: str) -> bool:
         try:

@@ -149,3 +149,20 @@ async def test_slow_consumer_is_disconnected_with_1013_and_can_resume(aiohttp_cl
     assert closed is not None and closed.type == aiohttp.WSMsgType.CLOSE
     assert closed.data == 1013 and "resume" in closed.extra
     await fast.close()
+
+
+async def test_snapshots_follow_the_score_for_fans_joining_one_after_another(client):
+    """Each joining fan's snapshot is as of the latest event (the built snapshot is reused
+    only while nothing new has happened)."""
+    await create_match(client)
+    await post_events(client, "arg-fra", [{"type": "period_start"}, {"type": "goal", "team": "home"}])
+    seen = []
+    for goal in ("away", "home", None):
+        async with client.ws_connect("/ws?matches=arg-fra") as ws:
+            snapshot = await receive_json(ws)
+            seen.append((snapshot["match"]["seq"], snapshot["match"]["score"], len(snapshot["events"])))
+        async with client.ws_connect("/ws?matches=arg-fra") as again:
+            assert await receive_json(again) == snapshot  # nothing new: the same snapshot
+        if goal:
+            await post_events(client, "arg-fra", {"type": "goal", "team": goal})
+    assert seen == [(2, {"home": 1, "away": 0}, 2), (3, {"home": 1, "away": 1}, 3), (4, {"home": 2, "away": 1}, 4)]
