@@ -292,3 +292,15 @@ async def test_closed_fans_leave_nothing_behind(aiohttp_client: Any, settings: A
         assert (await receive_json(fan))["type"] == "subscribed"
         body = await post_events(client, "m1", {"type": "notification", "title": "after"})
         assert (await receive_json(fan))["seq"] == body["seq"]
+
+
+def test_prebuilt_frames_are_the_bytes_wsproto_would_send() -> None:
+    """The fan-out's own framing (7-, 16- and 64-bit lengths, UTF-8) matches the library's."""
+    from wsproto.connection import Connection, ConnectionType
+    from wsproto.events import Message
+
+    from scoreboard.hub import websocket_text_frame
+
+    server = Connection(ConnectionType.SERVER)
+    for text in ("", "x", "é" * 62, "é" * 63, "y" * 65535, "z" * 65536):
+        assert websocket_text_frame(text.encode()) == server.send(Message(data=text)), len(text)
