@@ -148,7 +148,14 @@ class Hub:
         if frame.seq > previous:  # a frame seen before (a replayed commit) is not sent twice
             self._last_seq[match_id] = frame.seq
             direct = self._direct.get(match_id)
-            if direct:
+            if direct and previous and frame.seq > previous + 1:
+                # Frames never reached this instance (a trimmed Redis stream): every fan must
+                # fetch them from the store first, which deliver() does. None is left out.
+                for subscriber in tuple(direct):
+                    self._demote(match_id, direct, subscriber, previous)
+                    subscriber.deliver(frame)
+                    count += 1
+            elif direct:
                 count += self._write_direct(frame, direct, previous)
         for subscriber in queued:
             subscriber.deliver(frame)

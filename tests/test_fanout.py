@@ -242,6 +242,43 @@ async def test_the_lane_never_writes_a_frame_twice_or_to_a_fan_that_also_follows
     await session.close()
 
 
+class LogService:
+    """A service whose catch-up answers from a log, as the store would."""
+
+    def __init__(self, log: list[Frame]) -> None:
+        self.private_matches: set[str] = set()
+        self.log = log
+
+    async def catch_up(self, match_id: str, since: int | None) -> CatchUp:
+        frames = [f for f in self.log if f.match_id == match_id and f.seq > (since or 0)]
+        return CatchUp(None, frames, frames[-1].seq if frames else since or 0)
+
+
+async def test_frames_that_never_reached_the_hub_are_fetched_before_later_ones():
+    """A gap in what the hub publishes (a trimmed Redis stream) sends the missing events from the
+    store, in order, before the frame that revealed it; nobody stays in the lane past a gap."""
+    hub = Hub()
+    wire = Wire()
+    service = LogService([frame(seq) for seq in range(1, 7)])
+    session = LiveSession(service, hub, wire.send, buffer_limit=100, max_subscriptions=10,  # type: ignore[arg-type]
+                          on_overflow=wire.overflow)
+    session.socket = wire
+    await session.subscribe(["m"], {"m": 0})  # the catch-up sends the six events so far
+    assert wire.seqs == [1, 2, 3, 4, 5, 6]
+    wire.sent.clear()
+    service.log += [frame(seq) for seq in range(7, 11)]
+    hub.publish(frame(7))
+    hub.publish(frame(8))
+    assert session in hub._direct["m"]
+    hub.publish(frame(10))  # 9 was lost upstream
+    await settle()
+    hub.publish(frame(11))
+    service.log.append(frame(11))
+    assert wire.seqs == [7, 8, 9, 10, 11]
+    assert wire.sent[2] == ("queued", 9) and wire.sent[-1] == ("direct", 11)
+    await session.close()
+
+
 # -- over real sockets ---------------------------------------------------------------------------
 
 

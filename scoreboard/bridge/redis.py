@@ -132,9 +132,10 @@ class StreamFollower:
             return
         deleted = info.get("max-deleted-entry-id")
         if deleted and _id_after(str(deleted), self.last_id or START_OF_STREAM):
-            log.error(
-                "Redis stream %s was trimmed past %s while this instance was away: live fans "
-                "missed some events and get them when they resume with since",
+            log.warning(
+                "Redis stream %s was trimmed past %s while this instance was away: its live fans "
+                "get the events it never read from the store, when the next event of each "
+                "match shows the gap (session.py)",
                 self._stream, self.last_id,
             )
 

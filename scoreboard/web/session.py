@@ -163,7 +163,7 @@ class LiveSession:
             # Nothing ahead of this frame and no catch-up running: the cursor is current.
             if not self._should_send(frame):
                 return
-            if socket.get_write_buffer_size() <= WRITE_HIGH_WATER:
+            if socket.get_write_buffer_size() <= WRITE_HIGH_WATER and not self._gap_before(frame):
                 socket.write(frame.websocket_bytes())
                 self._cursors[frame.match_id] = frame.seq
                 self._until_sample -= 1
@@ -202,6 +202,8 @@ class LiveSession:
                 # The frame being sent stays at the head, so `deliver` keeps queueing behind it.
                 while queue:
                     frame = queue[0]
+                    if self._gap_before(frame):
+                        await self._fill_gap(frame.match_id)
                     if self._should_send(frame):
                         self._cursors[frame.match_id] = frame.seq
                         await self._send(frame.text, "event", self.cursor_id())
@@ -216,6 +218,27 @@ class LiveSession:
                     self._try_direct(match_id)
         except ConnectionResetError:
             self._stopped = True  # the fan went away mid-send; its handler cleans up
+
+    def _gap_before(self, frame: Frame) -> bool:
+        """Whether frames between this fan's cursor and `frame` never reached this instance
+        (e.g. a Redis stream trimmed during a long outage). Only for matches followed by name."""
+        cursor = self._cursors.get(frame.match_id)
+        return cursor is not None and frame.seq > cursor + 1 and frame.match_id in self._topics
+
+    async def _fill_gap(self, match_id: str) -> None:
+        """Send what the fan missed from the store (events, or a snapshot), under the send lock."""
+        cursor = self._cursors[match_id]
+        try:
+            catch_up = await self._service.catch_up(match_id, cursor)
+        except MatchNotFound:
+            return
+        if catch_up.snapshot is not None:
+            self._cursors[match_id] = catch_up.seq
+            await self._send(catch_up.snapshot, "snapshot", self.cursor_id())
+        for missed in catch_up.frames:
+            if missed.seq > self._cursors[match_id]:
+                self._cursors[match_id] = missed.seq
+                await self._send(missed.text, "event", self.cursor_id())
 
     def _sampled(self, frame: Frame) -> None:
         self._until_sample = self._sample_every
