@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from ..errors import MatchNotFound, ScoreboardError
 from ..hub import WILDCARD, WRITE_HIGH_WATER, Frame, Hub, Socket
-from ..service import ScoreService
+from ..service import CatchUp, ScoreService
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +130,8 @@ class LiveSession:
                     self._topics.discard(match_id)
                     missing.append(match_id)
                     continue
-                if catch_up.snapshot is not None:
-                    self._cursors[match_id] = catch_up.seq
-                    await self._send(catch_up.snapshot, "snapshot", self.cursor_id())
-                for frame in catch_up.frames:
-                    self._cursors[match_id] = frame.seq
-                    await self._send(frame.text, "event", self.cursor_id())
+                self._cursors.pop(match_id, None)  # the catch-up decides where this fan stands
+                await self._send_catch_up(match_id, catch_up)
                 self._cursors[match_id] = catch_up.seq
                 if self._queue is None:  # nothing was published meanwhile
                     self._try_direct(match_id)
@@ -232,13 +228,17 @@ class LiveSession:
             catch_up = await self._service.catch_up(match_id, cursor)
         except MatchNotFound:
             return
+        await self._send_catch_up(match_id, catch_up)
+
+    async def _send_catch_up(self, match_id: str, catch_up: CatchUp) -> None:
+        """A snapshot, then the frames past the fan's cursor, moving the cursor as they go."""
         if catch_up.snapshot is not None:
             self._cursors[match_id] = catch_up.seq
             await self._send(catch_up.snapshot, "snapshot", self.cursor_id())
-        for missed in catch_up.frames:
-            if missed.seq > self._cursors[match_id]:
-                self._cursors[match_id] = missed.seq
-                await self._send(missed.text, "event", self.cursor_id())
+        for frame in catch_up.frames:
+            if frame.seq > self._cursors.get(match_id, -1):
+                self._cursors[match_id] = frame.seq
+                await self._send(frame.text, "event", self.cursor_id())
 
     def _sampled(self, frame: Frame) -> None:
         self._until_sample = self._sample_every
