@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,39 +65,46 @@ def free_port() -> int:
 
 @dataclass
 class ServerProcess:
-    """The real service started as `make run` starts it, on a free port."""
+    """The real service started as `make run` starts it, on a free port; it may be stopped and
+    started again on the same port and SQLite file."""
 
     port: int
     db: Path
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    api_key: str = KEY
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *extra: str, env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
+        """Start it and return once /healthz answers."""
         self.log_path = self.db.with_suffix(".log")
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scoreboard", "serve", "--port", str(self.port),
-             "--db", str(self.db), "--api-keys", KEY, *extra],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        )
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "scoreboard", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--db", str(self.db), "--api-keys", self.api_key, *extra],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"server did not listen in {timeout}s:\n{self.log_path.read_text()}")
+        self.stop()
+        raise RuntimeError(f"server did not answer /healthz in {timeout}s:\n{self.log_path.read_text()}")
 
     def stop(self, sig: int = 15, timeout: float = 30.0) -> int:
-        assert self.process is not None
+        """Signal it (SIGTERM by default) and return its exit code; killed if it hangs."""
+        if self.process is None:
+            return 0
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:

@@ -10,12 +10,7 @@ import asyncio
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +24,9 @@ try:  # test modules import `expect` from here, so collection works without Play
 except ImportError:  # the `browser` fixture then skips (or fails under REQUIRE_BROWSER)
     expect = None
 
+from support import ServerProcess as SharedServerProcess
+from support import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("SCOREBOARD_CHROMIUM", "/usr/bin/chromium")
@@ -37,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 API_KEY = "testkey"
-START_TIMEOUT = 20.0
 
 
 def _browser_missing() -> str | None:
@@ -50,12 +47,6 @@ def _browser_missing() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class ApiError(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(f"HTTP {status}: {body}")
@@ -63,50 +54,11 @@ class ApiError(Exception):
         self.body = body
 
 
-class ServerProcess:
-    """`python -m scoreboard serve` on a fixed port and SQLite file; stop and start again."""
+class ServerProcess(SharedServerProcess):
+    """The suite's ServerProcess (support.py), plus the API calls the browser tests make."""
 
-    def __init__(self, db: Path, port: int | None = None, log: Path | None = None) -> None:
-        self.db = db
-        self.port = port or free_port()
-        self.log = log or db.with_suffix(".log")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        command = [
-            sys.executable, "-m", "scoreboard", "serve", "--host", "127.0.0.1",
-            "--port", str(self.port), "--db", str(self.db), "--api-keys", API_KEY,
-        ]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"server did not answer /healthz in {START_TIMEOUT} s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.process = None
+    def __init__(self, db: Path) -> None:
+        super().__init__(port=free_port(), db=db, api_key=API_KEY)
 
     def request(self, method: str, path: str, body: Any = None, key: str | None = API_KEY) -> Any:
         headers = {"Accept": "application/json"}
