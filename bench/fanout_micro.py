@@ -24,7 +24,7 @@ from typing import Any
 
 from scoreboard.hub import Frame, Hub
 from scoreboard.service import CatchUp
-from scoreboard.web.session import LiveSession
+from scoreboard.web.live.session import LiveSession
 
 
 class Service:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from .logs import setup_logging
 from .settings import Settings
-from .metrics import METRICS_KEY
+from .web.metrics import METRICS_KEY
 from .web.app import close_live_connections, create_app
 from .web.keys import CONNECTIONS_KEY
 
@@ -72,7 +72,7 @@ def _run(main: Coroutine[Any, Any, int], factory: Callable[[], asyncio.AbstractE
 
 async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     app = create_app(settings)
-    # access_log=None: scoreboard.metrics logs each request once, with its request id.
+    # access_log=None: scoreboard.web.metrics logs each request once, with its request id.
     # shutdown_timeout is the grace cleanup() gives what the drain below did not finish.
     runner = web.AppRunner(
         app, shutdown_timeout=CLEANUP_GRACE, handle_signals=False, access_log=None,

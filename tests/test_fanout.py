@@ -14,7 +14,7 @@ from scoreboard.hub import WILDCARD, Frame, Hub, websocket_text_frame
 from scoreboard.service import CatchUp
 from scoreboard.web.app import create_app
 from scoreboard.web.keys import HUB_KEY
-from scoreboard.web.session import LiveSession
+from scoreboard.web.live.session import LiveSession
 from support import create_match, post_events, receive_json
 
 

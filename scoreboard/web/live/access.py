@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ..errors import MatchNotFound, ScoreboardError
-from ..hub import WILDCARD
-from .auth import Unauthorized
-from .keys import CLIENT_CONNECTIONS_KEY, SERVICE_KEY, SETTINGS_KEY
-from .limits import client_address
+from ...errors import MatchNotFound, ScoreboardError
+from ...hub import WILDCARD
+from ..security.auth import Unauthorized
+from ..keys import CLIENT_CONNECTIONS_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..security.limits import client_address
 from .session import LiveSession
-from .viewer import Viewer, refusal, viewer_from_token
+from ..security.viewer import Viewer, refusal, viewer_from_token
 
 CLOSE_POLICY = 1008  # a refused token, a missing auth message, an expired grant, idleness
 

@@ -21,9 +21,9 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
-from ..errors import MatchNotFound, ScoreboardError
-from ..hub import WILDCARD, WRITE_HIGH_WATER, Frame, Hub, Socket
-from ..service import CatchUp, ScoreService
+from ...errors import MatchNotFound, ScoreboardError
+from ...hub import WILDCARD, WRITE_HIGH_WATER, Frame, Hub, Socket
+from ...service import CatchUp, ScoreService
 
 log = logging.getLogger(__name__)
 

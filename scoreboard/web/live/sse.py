@@ -12,10 +12,10 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
-from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
-from .live_access import LiveAccess, hold_client_slot
+from ..keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from .access import LiveAccess, hold_client_slot
 from .session import LiveSession, parse_matches, parse_since
-from .viewer import viewer_from_request
+from ..security.viewer import viewer_from_request
 
 routes = web.RouteTableDef()
 KEEPALIVE_SECONDS = 15.0

@@ -19,7 +19,7 @@ from typing import Protocol
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
-from ..hub import WRITE_HIGH_WATER, websocket_text_frame
+from ...hub import WRITE_HIGH_WATER, websocket_text_frame
 
 # Close codes (RFC 6455 section 7.4.1).
 CLOSE_NORMAL = 1000

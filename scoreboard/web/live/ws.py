@@ -18,14 +18,14 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import ScoreboardError
+from ...errors import ScoreboardError
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .connections import ConnectionRegistry
 from .handshake import accept_key, take_over
 from .heartbeat import Heartbeat
-from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
-from .live_access import CLOSE_POLICY, LiveAccess, hold_client_slot
-from .origins import origin_allowed
+from ..keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from .access import CLOSE_POLICY, LiveAccess, hold_client_slot
+from ..security.origins import origin_allowed
 from .session import LiveSession, parse_matches, parse_since
 from .websocket import CLOSE_TIMEOUT, WebSocketConnection
 
