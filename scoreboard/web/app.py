@@ -14,6 +14,7 @@ from .api.docs import setup_api_docs
 from .errors import error_middleware
 from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
 from .live import sse, ws
+from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
 from .live.heartbeat import Heartbeat, heartbeat_lifetime
 from .metrics import request_log_middleware, setup_metrics
@@ -23,9 +24,6 @@ from .security.origins import add_cors_headers
 from .security.wiring import setup_security
 
 log = logging.getLogger(__name__)
-
-CLOSE_GOING_AWAY = 1001
-CLOSE_SERVICE_RESTART = 1012
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -69,7 +67,7 @@ async def _service_lifetime(app: web.Application):  # type: ignore[no-untyped-de
 async def close_live_connections(app: web.Application) -> None:
     """Tell every live client to reconnect; idempotent (closed connections leave the registry)."""
     code = app[CONNECTIONS_KEY].close_code
-    reason = "server restarting: reconnect" if code == CLOSE_SERVICE_RESTART else "server going away"
+    reason = "server restarting: reconnect" if code == CloseCode.SERVICE_RESTART else "server going away"
     await app[CONNECTIONS_KEY].close_all(code, reason)
 
 

@@ -20,7 +20,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from ..domain import EVENT_TYPES
-from ..hub import Frame, Hub
+from ..frames import Frame
+from ..hub import Hub
 from ..store.base import Committed
 from .live.connections import ConnectionRegistry
 from .errors import REQUEST_ID_KEY

@@ -21,8 +21,6 @@ from ..security.limits import client_address
 from .session import LiveSession
 from ..security.viewer import Viewer, refusal, viewer_from_token
 
-CLOSE_POLICY = 1008  # a refused token, a missing auth message, an expired grant, idleness
-
 
 def hold_client_slot(request: web.Request) -> Callable[[], None]:
     """Take one of the client address's live connections and return what gives it back.
@@ -48,7 +46,7 @@ class LiveAccess:
         session.may_view_private = lambda match_id: self.viewer.may_view(match_id)
 
     def adopt(self, viewer: Viewer) -> None:
-        """Follow with the rights of `viewer` (checked from the request by viewer.py)."""
+        """Follow with the rights of `viewer` (checked from the request by security/viewer.py)."""
         self.viewer = viewer
         self._arm_expiry()
 

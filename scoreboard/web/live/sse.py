@@ -79,7 +79,7 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
 
 async def _stream(request: web.Request, matches: list[str], since: dict[str, int]) -> web.StreamResponse:
     fan = SseFan(request)
-    # Access (live_access.py): a private match needs ?token= granting it; refused before streaming.
+    # Access (access.py): a private match needs ?token= granting it; refused before streaming.
     access = LiveAccess(request, fan.session, on_expired=fan._stop)
     access.adopt(viewer_from_request(request))
     matches, refused = await access.screen(matches)
