@@ -17,6 +17,9 @@ from typing import Any
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "default.toml"
+# The local scorekeeper key of `make run` (dev_key = true): public, printed in the README and
+# on /console, so it is used only when no api_keys are set and never masked in logs.
+DEV_KEY = "dev-key"
 PLATFORM_ENV = {"host": "HOST", "port": "PORT", "redis_url": "REDIS_URL",
                 "web_concurrency": "WEB_CONCURRENCY"}
 
@@ -35,6 +38,7 @@ class Settings:
     port: int = _opt(8080, "TCP port to listen on")
     db: str = _opt("scoreboard.db", "SQLite file of the embedded default (created on first start)")
     api_keys: tuple[str, ...] = _opt((), "comma-separated scorekeeper API keys")
+    dev_key: bool = _opt(False, f"with no api_keys, accept the public local key {DEV_KEY!r} and name it on /console (make run; never on a public host)")
     redis_url: str = _opt("", "redis:// or rediss:// URL; when set, state and fan-out live in Redis")
     redis_tls_insecure: bool = _opt(False, "accept a self-signed certificate on rediss:// (hosted Redis)")
     redis_prefix: str = _opt("sb:", "prefix of every Redis key (several services can share one Redis)")
@@ -97,6 +101,16 @@ class Settings:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:
             raise SettingsError("ws_auth_timeout: must be greater than 0")
+
+    @property
+    def scorekeeper_keys(self) -> tuple[str, ...]:
+        """The keys in force: api_keys, else the built-in local key when dev_key is on."""
+        return self.api_keys or ((DEV_KEY,) if self.dev_key else ())
+
+    @property
+    def uses_dev_key(self) -> bool:
+        """True when the only key is the public DEV_KEY: pages may then print it."""
+        return self.dev_key and not self.api_keys
 
     def public_dict(self) -> dict[str, Any]:
         """The settings with secrets masked, safe to log."""
