@@ -92,7 +92,7 @@ class Settings:
         if any(not key for key in self.api_keys):
             raise SettingsError("api_keys: contains an empty key")
         if self.secret and len(self.secret.encode()) < 32:
-            raise SettingsError("secret: must be at least 32 bytes (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+            raise SettingsError("secret: must be at least 32 bytes (try: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
         for name in ("token_max_ttl", "max_subscriptions", "ingest_burst"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
