@@ -14,9 +14,13 @@ import jinja2
 from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
+from scoreboard.settings import DEV_KEY
 from scoreboard.web.security.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
 from scoreboard.web.security.viewer import require_viewer, viewer_from_request, visible
+
+from . import labels
+from .modules import ModuleGraph
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES_DIR = ROOT / "templates"
@@ -33,15 +37,6 @@ _CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
 
-STATUS_LABELS = {
-    "scheduled": "Scheduled",
-    "live": "Live",
-    "half_time": "Half time",
-    "finished": "Full time",
-    "postponed": "Postponed",
-    "abandoned": "Abandoned",
-}
-
 
 def setup_pages(app: web.Application) -> None:
     """Register the page routes, the /static/ route and the Jinja environment on `app`."""
@@ -50,22 +45,18 @@ def setup_pages(app: web.Application) -> None:
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,
     )
-    env.globals["status_label"] = status_label
-    env.globals["period_label"] = period_label
+    env.globals.update(
+        status_label=labels.status_label, long_status=labels.long_status,
+        short_status=labels.short_status, period_label=labels.period_label,
+        leader=labels.leader, match_context=labels.match_context,
+        kickoff_text=labels.kickoff_text, module_graph=ModuleGraph(STATIC_DIR).modules,
+    )
     app.router.add_get("/", index, name="index")
     app.router.add_get("/matches/{match_id}", match_page, name="match_page")
     app.router.add_get("/console", console, name="console")
     app.router.add_get("/embed", embed_docs, name="embed_docs")
     app.router.add_get("/embed/{match_id}", embed_match, name="embed_match")
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
-
-
-def period_label(period: int | None) -> str:
-    return f"Period {period}" if period else ""
 
 
 def _render(
@@ -148,7 +139,10 @@ async def match_page(request: web.Request) -> web.Response:
 
 
 async def console(request: web.Request) -> web.Response:
-    return _render("console.html", request, {})
+    # The key is named only when it is the public built-in one (make run): a real key is
+    # never in a page.
+    dev_key = DEV_KEY if request.app[SETTINGS_KEY].uses_dev_key else None
+    return _render("console.html", request, {"dev_key": dev_key})
 
 
 async def embed_docs(request: web.Request) -> web.Response:
