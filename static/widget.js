@@ -187,13 +187,13 @@
   // The same card as /embed/{id} (style.css "iframe card"): status line, a row per team with
   // its score, the last event and a link. Text 14 px and up; the wrapper's padding keeps
   // stacked widgets apart whatever the host page's CSS does.
-  const CSS = `:host{all:initial;display:block;max-width:420px;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;--bg:#fff;--fg:#0f1419;--mu:#55606c;--ln:#dce1e7;--lv:#067a39;--fl:#ffe27a}
-:host([data-theme=dark]){--bg:#151b22;--fg:#eef1f4;--mu:#a3adb8;--ln:#29323c;--lv:#3fcf78;--fl:#6b5800}
+  const CSS = `:host{all:initial;display:block;max-width:420px;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;--bg:#fff;--fg:#0f1419;--mu:#55606c;--ln:#dce1e7;--lv:#067a39;--ol:#fff;--fl:#ffe27a}
+:host([data-theme=dark]){--bg:#151b22;--fg:#eef1f4;--mu:#a3adb8;--ln:#29323c;--lv:#3fcf78;--ol:#04210f;--fl:#6b5800}
 .w{padding:6px 0}
 .c{background:var(--bg);color:var(--fg);border:1px solid var(--ln);border-radius:12px;padding:9px 13px}
 .t,.f{display:flex;gap:8px;align-items:center;color:var(--mu);font-size:14px;white-space:nowrap;min-width:0}
 .st{border:1px solid var(--ln);border-radius:99px;padding:0 8px;color:var(--fg);font-weight:700}
-.st.live{background:var(--lv);border-color:var(--lv);color:#fff}.st.half_time{border-color:var(--lv);color:var(--lv)}
+.st.live{background:var(--lv);border-color:var(--lv);color:var(--ol)}.st.half_time{border-color:var(--lv);color:var(--lv)}
 .cx,.l{min-width:0;overflow:hidden;text-overflow:ellipsis}.p:not(:empty)+.cx:not(:empty):before{content:"· "}
 .d{flex:none;margin-left:auto;width:8px;height:8px;border-radius:50%;background:var(--mu)}
 .d.live{background:var(--lv)}.d.reconnecting{background:#e69500}.d.offline{background:#c62828}
@@ -269,9 +269,13 @@ a{color:var(--mu);flex:none}
       void node.offsetWidth;
       node.classList.add("fl");
     };
-    const kickoff = (iso) => new Intl.DateTimeFormat(undefined, {
-      weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
-    }).format(new Date(iso));
+    const kickoff = (iso) => {
+      const date = new Date(iso);
+      return new Intl.DateTimeFormat(undefined, {
+        weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
+        year: date.getFullYear() === new Date().getFullYear() ? undefined : "numeric",
+      }).format(date);
+    };
     return {
       paint(match, changed) {
         gone = false;
@@ -289,13 +293,14 @@ a{color:var(--mu);flex:none}
           : match.score.away > match.score.home ? "away" : "");
         card.className = `c ${match.status}${match.status === "finished" && ahead ? ` l${ahead[0]}` : ""}`;
         period.textContent = match.status === "scheduled" && match.starts_at ? kickoff(match.starts_at)
-          : match.period ? `Period ${match.period}` : "";
+          : match.period && match.status !== "finished" ? `Period ${match.period}` : "";
         context.textContent = [match.competition, match.stage].filter(Boolean).join(" · ");
         const ev = match.last;
         const side = ev && (ev.team === "home" ? match.home : ev.team === "away" ? match.away : "");
         last.textContent = !ev ? "" : [
           ev.minute != null ? `${ev.minute}'` : "",
-          { goal: "Goal", points: `+${ev.value}`, card: "Card", period_start: "Period started",
+          { goal: "Goal", points: `+${ev.value}`, period_start: "Period started",
+            card: { yellow: "Yellow card", red: "Red card", second_yellow: "Second yellow" }[ev.color] || "Card",
             period_end: ev.final ? "Full time" : "End of period", status: LABELS[ev.status] }[ev.type],
           side, ev.player || "",
         ].filter(Boolean).join(" ");
