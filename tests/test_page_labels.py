@@ -11,7 +11,7 @@ from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
 from scoreboard.web.pages import labels
 from scoreboard.web.pages.modules import ModuleGraph
-from scoreboard.web.pages.views import STATIC_DIR
+from scoreboard.resources import STATIC, data_dir
 
 
 def view(**fields: Any) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def test_card_names_competition_and_stage_when_known() -> None:
 
 def test_module_graph_lists_what_each_page_script_imports() -> None:
     """A page preloads its script and every module it imports, nested imports too."""
-    graph = ModuleGraph(STATIC_DIR)
+    graph = ModuleGraph(data_dir(STATIC))
     modules = graph.modules("scoreboard.js")
     assert modules[0] == "scoreboard.js"
     assert {"live.js", "match-view.js", "render.js", "notify.js", "fit.js", "time.js"} <= set(modules)

@@ -148,7 +148,7 @@ def test_header_stays_one_line_in_every_connection_state(
         if state == "offline":
             expect(page.locator("#conn")).to_contain_text("retrying in 9 s")
             expect(page.locator("#conn .conn-retry")).to_be_visible()
-            screenshot(page, f"match-offline", width)
+            screenshot(page, "match-offline", width)
     finally:
         context.close()
 
