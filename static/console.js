@@ -149,6 +149,8 @@ function follow(matchId) {
   controlPanel.hidden = false;
   matchRoot.dataset.match = matchId;
   matchRoot.querySelector(".view-link").href = `/matches/${encodeURIComponent(matchId)}`;
+  // The embed guide with this match's snippets (a private match needs a token there too).
+  matchRoot.querySelector(".embed-guide-link").href = `/embed?match=${encodeURIComponent(matchId)}`;
   view = null;
   $("timeline").replaceChildren();
   if (feed) {

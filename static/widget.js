@@ -187,18 +187,18 @@
   // The same card as /embed/{id} (style.css "iframe card"): status line, a row per team with
   // its score, the last event and a link. Text 14 px and up; the wrapper's padding keeps
   // stacked widgets apart whatever the host page's CSS does.
-  const CSS = `:host{all:initial;display:block;max-width:420px;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;--bg:#fff;--fg:#0f1419;--mu:#55606c;--ln:#dce1e7;--lv:#067a39;--ol:#fff;--fl:#ffe27a}
+  const CSS = `:host{all:initial;display:block;max-width:420px;min-width:0;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;--bg:#fff;--fg:#0f1419;--mu:#55606c;--ln:#dce1e7;--lv:#067a39;--ol:#fff;--fl:#ffe27a}
 :host([data-theme=dark]){--bg:#151b22;--fg:#eef1f4;--mu:#a3adb8;--ln:#29323c;--lv:#3fcf78;--ol:#04210f;--fl:#6b5800}
 .w{padding:6px 0}
 .c{background:var(--bg);color:var(--fg);border:1px solid var(--ln);border-radius:12px;padding:9px 13px}
-.t,.f{display:flex;gap:8px;align-items:center;color:var(--mu);font-size:14px;white-space:nowrap;min-width:0}
+.t,.f{display:flex;gap:8px;align-items:center;color:var(--mu);font-size:14px;white-space:nowrap;min-width:0;overflow:hidden}
 .st{border:1px solid var(--ln);border-radius:99px;padding:0 8px;color:var(--fg);font-weight:700}
 .st.live{background:var(--lv);border-color:var(--lv);color:var(--ol)}.st.half_time{border-color:var(--lv);color:var(--lv)}
 .cx,.l{min-width:0;overflow:hidden;text-overflow:ellipsis}.p:not(:empty)+.cx:not(:empty):before{content:"· "}
 .d{flex:none;margin-left:auto;width:8px;height:8px;border-radius:50%;background:var(--mu)}
 .d.live{background:var(--lv)}.d.reconnecting{background:#e69500}.d.offline{background:#c62828}
 .g{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:2px 12px;align-items:center;margin:5px 0}
-.h,.a{font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.h,.a{font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;overflow-wrap:normal}
 .n{font-size:20px;font-weight:800;font-variant-numeric:tabular-nums;text-align:right;padding:0 2px;border-radius:4px}
 .scheduled .n{visibility:hidden}.lh .a,.lh .as,.la .h,.la .hs{color:var(--mu);font-weight:500}
 .f{justify-content:space-between}.l{flex:1}
@@ -206,7 +206,7 @@ a{color:var(--mu);flex:none}
 .z .g,.z .f{display:none}
 .fl{animation:f 1.5s ease-out}@keyframes f{0%,30%{background:var(--fl)}}
 .k .c{display:flex;align-items:center;gap:8px;padding:5px 11px}.k .t{display:contents}.k .p,.k .cx,.k .f{display:none}
-.k .g{display:flex;flex:1;min-width:0;margin:0;gap:6px;order:1}.k .d{order:2}.k .h{flex:1;text-align:right;order:1}.k .hs{order:2}.k .hs:after{content:"–";color:var(--mu);padding-left:2px}.k .as{order:3}.k .a{flex:1;order:4}
+.k .g{display:flex;flex:1;min-width:0;margin:0;gap:6px;order:1}.k .h,.k .a{white-space:nowrap}.k .d{order:2}.k .h{flex:1;text-align:right;order:1}.k .hs{order:2}.k .hs:after{content:"–";color:var(--mu);padding-left:2px}.k .as{order:3}.k .a{flex:1;order:4}
 .x{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}`;
   let sheet = null;
   const LABELS = {

@@ -100,7 +100,8 @@ def test_widget_and_iframe_on_another_origin_update_live(
 
 
 def test_embed_page_allows_framing_and_documents_snippets(server: ServerProcess, page: Any) -> None:
-    """/embed shows copy-paste snippets naming this host; /embed/{id} may be framed."""
+    """/embed shows copy-paste snippets naming this host (and the match of ?match=); /embed/{id}
+    may be framed."""
     match_id = server.create_match("Lions", "Tigers", unique_id("docs"))["id"]
     response = page.goto(f"{server.url}/embed/{match_id}")
     assert "frame-ancestors *" in response.headers["content-security-policy"]
@@ -108,6 +109,11 @@ def test_embed_page_allows_framing_and_documents_snippets(server: ServerProcess,
     snippet = page.locator("#snippet-script")
     expect(snippet).to_contain_text(f'<script src="{server.url}/static/widget.js" data-match=')
     expect(page.locator("#snippet-iframe")).to_contain_text(f"{server.url}/embed/")
+    # From the console's "Embed ↗": the guide's snippets and preview are for that match.
+    page.goto(f"{server.url}/embed?match={match_id}")
+    expect(snippet).to_contain_text(f'data-match="{match_id}"')
+    expect(page.locator("#snippet-iframe")).to_contain_text(f"{server.url}/embed/{match_id}")
+    expect(page.locator(f'.preview [data-scoreboard-match="{match_id}"] .h')).to_have_text("Lions")
 
 
 PRIVATE_HOST_PAGE = """<!doctype html>

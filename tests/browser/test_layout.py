@@ -31,6 +31,9 @@ def scene(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         "gladbach": ("Borussia Mönchengladbach", "Wolverhampton Wanderers", today + timedelta(days=1)),
         "final": ("Argentina", "France", datetime(2022, 12, 18, 15, tzinfo=timezone.utc)),
         "rematch": ("Argentina", "France", datetime(2030, 6, 18, 19, tzinfo=timezone.utc)),
+        # Longer than any real club: the layout must hold even so.
+        "stress": ("Borussia Mönchengladbach Amateure Zweite Mannschaft",
+                   "Wolverhampton Wanderers Women Football Club", today + timedelta(days=2)),
     }
     for match_id, (home, away, starts_at) in matches.items():
         server.request("POST", "/api/matches", {"id": match_id, "home": home, "away": away,
@@ -80,7 +83,7 @@ def open_page(context: Any, scene: dict[str, Any], host_site: HostSite, name: st
         page.evaluate("sessionStorage.setItem('scoreboard.apiKey', 'testkey');"
                       "sessionStorage.setItem('scoreboard.consoleMatch', 'wolves')")
     path = {"index": "/", "match": "/matches/wolves", "long-match": "/matches/gladbach",
-            "console": "/console", "embed": "/embed", "embed-card": "/embed/wolves",
+            "console": "/console", "embed": "/embed?match=stress", "embed-card": "/embed/wolves",
             "api-docs": "/api/docs", "protocol": "/api/docs/protocol"}[name]
     page.goto(f"{server.url}{path}")
     if name in ("index", "match", "long-match", "console", "embed-card"):

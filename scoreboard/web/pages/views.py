@@ -142,8 +142,11 @@ async def console(request: web.Request) -> web.Response:
 
 
 async def embed_docs(request: web.Request) -> web.Response:
+    """How to embed; the snippets and preview use `?match=` (a public match), else the first."""
     matches = [m for m in await request.app[SERVICE_KEY].list_matches() if not m.get("private")]
-    example = matches[0]["id"] if matches else "MATCH-ID"
+    wanted = request.query.get("match")
+    chosen = next((m for m in matches if m["id"] == wanted), matches[0] if matches else None)
+    example = chosen["id"] if chosen else "MATCH-ID"
     return _render("embed.html", request, {
         "origin": _origin(request), "example": example, "has_match": bool(matches),
     })
