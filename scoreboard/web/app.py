@@ -16,6 +16,7 @@ from .connections import ConnectionRegistry
 from .docs import setup_api_docs
 from .errors import error_middleware
 from .heartbeat import Heartbeat, heartbeat_lifetime
+from .notify_setup import setup_notify
 from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
 from .origins import add_cors_headers
 from .pages import setup_pages
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     setup_api_docs(app)
     app.cleanup_ctx.append(_service_lifetime)
+    setup_notify(app)  # after the store's lifetime: the notifier reads the log at start
     app.cleanup_ctx.append(heartbeat_lifetime(heartbeat))
     app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)
