@@ -8,6 +8,7 @@ Keys (P = settings.redis_prefix + "notify:"):
   P sub-team:<team key>   set of subscription ids following the team
   P hooks                 hash: endpoint id -> JSON
   P hook-queue:<id>       list: queued deliveries (JSON), head first
+  P hook-marks:<id>       hash: match id -> newest seq ever queued (no event queued twice)
   P hook-attempts:<id>    list: recent attempts (JSON), newest first, trimmed to ATTEMPTS_KEPT
 Only the instance holding the notifier lease (feed.py) reads and pops the queues.
 """
@@ -23,6 +24,15 @@ from ...settings import Settings
 from ..models import PushSubscription, QueuedDelivery, WebhookEndpoint, team_key
 from .base import ATTEMPTS_KEPT
 
+# Queue a delivery unless a newer or equal seq of its match was queued before for the endpoint:
+# the feed may hand an event over again after a crash, and a re-queued old event would
+# arrive after newer ones.
+ENQUEUE = """
+local mark = tonumber(redis.call('hget', KEYS[2], ARGV[1]) or '0')
+if mark >= tonumber(ARGV[2]) then return 0 end
+redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
+return redis.call('rpush', KEYS[1], ARGV[3])
+"""
 CHUNK = 1000  # subscriptions fetched per HMGET: bounds how long one reply holds the loop
 
 
@@ -155,7 +165,8 @@ class RedisNotifyStore:
     async def delete_endpoint(self, endpoint_id: str) -> bool:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hdel(self.key("hooks"), endpoint_id)
-        pipe.delete(self.key("hook-queue", endpoint_id), self.key("hook-attempts", endpoint_id))
+        pipe.delete(self.key("hook-queue", endpoint_id), self.key("hook-attempts", endpoint_id),
+                    self.key("hook-marks", endpoint_id))
         deleted, _ = await pipe.execute()
         return bool(deleted)
 
@@ -163,8 +174,9 @@ class RedisNotifyStore:
 
     async def enqueue(self, deliveries: list[QueuedDelivery]) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        for delivery in deliveries:
-            pipe.rpush(self.key("hook-queue", delivery.endpoint_id), delivery.to_json())
+        for d in deliveries:
+            pipe.eval(ENQUEUE, 2, self.key("hook-queue", d.endpoint_id), self.key("hook-marks", d.endpoint_id),
+                      d.match_id, d.seq, d.to_json())
         await pipe.execute()
 
     async def queue_head(self, endpoint_id: str) -> QueuedDelivery | None:

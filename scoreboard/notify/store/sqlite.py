@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
     n INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_endpoint ON webhook_attempts (endpoint_id, n);
+-- endpoint, match -> newest seq ever queued: an event handled again after a restart is not
+-- queued again, even when its first copy was delivered and left the queue long ago.
+CREATE TABLE IF NOT EXISTS webhook_marks (
+    endpoint_id TEXT NOT NULL, match_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (endpoint_id, match_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS notify_cursor (match_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
 
@@ -149,6 +155,7 @@ class SqliteNotifyStore:
             deleted = conn.execute("DELETE FROM webhook_endpoints WHERE id = ?", (endpoint_id,)).rowcount
             conn.execute("DELETE FROM webhook_queue WHERE endpoint_id = ?", (endpoint_id,))
             conn.execute("DELETE FROM webhook_attempts WHERE endpoint_id = ?", (endpoint_id,))
+            conn.execute("DELETE FROM webhook_marks WHERE endpoint_id = ?", (endpoint_id,))
             return bool(deleted)
 
         result: bool = await self._db.write(run)
@@ -157,10 +164,17 @@ class SqliteNotifyStore:
     # -- webhook queues ----------------------------------------------------------------------
 
     async def enqueue(self, deliveries: list[QueuedDelivery]) -> None:
-        rows = [(d.endpoint_id, d.match_id, d.seq, d.to_json()) for d in deliveries]
-        # OR IGNORE: an event handled again after a restart is not queued twice.
-        await self._db.write(lambda c: c.executemany(
-            "INSERT OR IGNORE INTO webhook_queue (endpoint_id, match_id, seq, record) VALUES (?,?,?,?)", rows))
+        def run(conn: sqlite3.Connection) -> None:
+            for d in deliveries:
+                mark = conn.execute("SELECT seq FROM webhook_marks WHERE endpoint_id = ? AND match_id = ?",
+                                    (d.endpoint_id, d.match_id)).fetchone()
+                if mark is not None and mark[0] >= d.seq:
+                    continue  # queued before (the feed handled this event again after a restart)
+                conn.execute("INSERT OR REPLACE INTO webhook_marks VALUES (?,?,?)", (d.endpoint_id, d.match_id, d.seq))
+                conn.execute("INSERT OR IGNORE INTO webhook_queue (endpoint_id, match_id, seq, record) "
+                             "VALUES (?,?,?,?)", (d.endpoint_id, d.match_id, d.seq, d.to_json()))
+
+        await self._db.write(run)
 
     async def queue_head(self, endpoint_id: str) -> QueuedDelivery | None:
         row = await self._db.read(lambda c: c.execute(
