@@ -1,0 +1,56 @@
+// Scoreboard's service worker (served at /sw.js, scope "/"): shows each Web Push as a
+// notification and, on a click, focuses the match page if it is open or opens it.
+// The payload is the server's JSON: {title, body, url, tag, kind, match_id, seq, score, status}.
+
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+/** Only a path of this site: a payload must never send a fan elsewhere. */
+function samePlaceUrl(raw) {
+  try {
+    const url = new URL(raw || "/", self.location.origin);
+    return url.origin === self.location.origin ? url.href : self.location.origin + "/";
+  } catch {
+    return self.location.origin + "/";
+  }
+}
+
+function readPayload(data) {
+  if (!data) return {};
+  try {
+    return data.json();
+  } catch {
+    return { title: data.text() };
+  }
+}
+
+self.addEventListener("push", (event) => {
+  const message = readPayload(event.data);
+  const title = message.title || "Scoreboard";
+  const options = {
+    body: message.body || "",
+    // One notification per match: a newer score replaces the older one and alerts again.
+    tag: message.tag || undefined,
+    renotify: Boolean(message.tag),
+    timestamp: Date.now(),
+    data: { url: samePlaceUrl(message.url), matchId: message.match_id, seq: message.seq, kind: message.kind },
+  };
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+/** Focus a window already showing `url` (same path), or open one. */
+async function openOrFocus(url) {
+  const path = new URL(url).pathname;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).pathname === path) {
+      return client.focus();
+    }
+  }
+  return self.clients.openWindow(url);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openOrFocus(samePlaceUrl(event.notification.data && event.notification.data.url)));
+});
