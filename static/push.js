@@ -79,6 +79,18 @@ async function sync(state, subscription) {
   return { ...state, id: made.id, token: made.token };
 }
 
+/** A failure to subscribe, in words a fan understands. */
+function explain(err) {
+  // Chrome refuses the Push API in incognito windows with "Registration failed - permission denied".
+  if (err && (err.name === "NotAllowedError" || /permission denied/i.test(err.message || ""))) {
+    return "This browser window does not allow push notifications (private and incognito windows never do).";
+  }
+  if (err && err.name === "AbortError") {
+    return "Your browser's push service could not be reached. Check the connection and try again.";
+  }
+  return `Could not turn notifications on: ${(err && err.message) || err}`;
+}
+
 async function problem(answer) {
   try {
     const { error } = await answer.json();
@@ -142,7 +154,7 @@ export function setupPush(root, match) {
             : "You will get this match's goals and results, even with this page closed.")
           : "Stopped.");
       } catch (err) {
-        say(`Could not turn notifications on: ${err.message || err}`);
+        say(explain(err));
       } finally {
         buttons.forEach((b) => { b.disabled = false; });
         paint();

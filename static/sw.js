@@ -38,16 +38,30 @@ self.addEventListener("push", (event) => {
   event.waitUntil(self.registration.showNotification(title, options));
 });
 
-/** Focus a window already showing `url` (same path), or open one. */
+/** Bring up `url`: focus a window already showing it, else turn one of the site's windows
+ * into it (no pile of tabs after a match of goals), else open a new window. */
 async function openOrFocus(url) {
   const path = new URL(url).pathname;
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-  for (const client of windows) {
-    if (new URL(client.url).pathname === path) {
-      return client.focus();
+  const showing = windows.find((client) => new URL(client.url).pathname === path);
+  if (showing) return focus(showing);
+  const ours = windows.find((client) => "navigate" in client && client.frameType === "top-level");
+  if (ours) {
+    try {
+      return focus(await ours.navigate(url));
+    } catch {
+      // not controlled by this worker (yet): open a window instead
     }
   }
   return self.clients.openWindow(url);
+}
+
+async function focus(client) {
+  try {
+    return client ? await client.focus() : client;
+  } catch {
+    return client;  // focusing needs the click's permission; the page is there either way
+  }
 }
 
 self.addEventListener("notificationclick", (event) => {
