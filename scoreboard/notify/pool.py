@@ -32,6 +32,9 @@ class PushTransport(Protocol):
     def send(self, job: PushJob) -> asyncio.Future[JobResult]:
         """Queue a job; the future has its outcome. Jobs are sent in the order given."""
 
+    def warm(self) -> None:
+        """Get ready to send (start a process) before the first job, not when it comes."""
+
 
 class InlineSender:
     """Pushes from the server's own loop, with the sender's bounded concurrency."""
@@ -48,6 +51,9 @@ class InlineSender:
 
     def send(self, job: PushJob) -> asyncio.Future[JobResult]:
         return self._sender.send(job)
+
+    def warm(self) -> None:
+        return None
 
 
 @dataclass
@@ -80,6 +86,10 @@ class _Child:
             self.reader_task = asyncio.create_task(self._read(self.process), name=f"push-sender-{self.index}")
             log.info("push sender process %d started (pid %d)", self.index, self.process.pid)
         return self.process
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self.ensure()
 
     async def send(self, job: PushJob, future: asyncio.Future[JobResult]) -> None:
         self.waiting[job.job_id] = _Waiting(job, future)
@@ -148,7 +158,12 @@ class ProcessSender:
         self._next_id = 0
 
     async def start(self) -> None:
-        return None  # lazily: a server nobody subscribed to never starts a process
+        return None  # lazily (warm): a server nobody subscribed to never starts a process
+
+    def warm(self) -> None:
+        for child in self._children:
+            if child.process is None and not child.stopping:
+                asyncio.ensure_future(child.start())
 
     async def stop(self) -> None:
         await asyncio.gather(*(child.stop() for child in self._children))

@@ -77,6 +77,9 @@ class NotifyService:
         self.notifier = Notifier(self.store, self._events, self.transport, self.deliverer,
                                  self.settings.push_ttl, self._on_push)
         await self.feed.prepare()
+        if await self.store.count_subscriptions():
+            # A sender process takes ~0.5 s to start: not on the first goal's time.
+            self.transport.warm()
         self._task = asyncio.create_task(self._run(self.notifier), name="notifier")
 
     async def _run(self, notifier: Notifier) -> None:
@@ -135,6 +138,8 @@ class NotifyService:
             matches=frozenset(choice["matches"]), teams=tuple(choice["teams"]), events=frozenset(choice["events"]),
         )
         await self._guarded(self.store.put_subscription(subscription))
+        if self.transport is not None:
+            self.transport.warm()
         return subscription, token
 
     async def subscription(self, subscription_id: str, token: str | None) -> PushSubscription:
