@@ -91,8 +91,12 @@ class PushSender:
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self.guard), limit=self.concurrency, ttl_dns_cache=300,
         )
+        # No cookies, no decompression, no default headers: a push needs none of them, and
+        # each is work per request at thousands of requests a second.
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
         )
         self._workers = [asyncio.create_task(self._work(), name=f"push-{n}") for n in range(self.concurrency)]
 
