@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import uuid
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -105,7 +106,7 @@ class RedisFeed:
         assert self._client is not None
         start = "0-0"
         while True:  # first what earlier leaders read and never acknowledged
-            reply = await self._client.xautoclaim(self._stream, GROUP, self.instance, 0, start, count=self._batch)
+            reply: Any = await self._client.xautoclaim(self._stream, GROUP, self.instance, 0, start, count=self._batch)
             next_start, entries = reply[0], reply[1]
             for entry_id, fields in entries:
                 if fields:

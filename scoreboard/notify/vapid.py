@@ -93,3 +93,11 @@ class Vapid:
             token = jwt.encode(claims, self.key, algorithm="ES256")
             cached = self._cache[audience] = (now, f"vapid t={token}, k={self.public_key}")
         return cached[1]
+
+
+def print_new_keys() -> int:
+    """`python -m scoreboard vapid-keys`: a key pair to pin in the environment."""
+    key = load_private_key(generate_pem())
+    print(f"SCOREBOARD_VAPID_PRIVATE_KEY={raw_private(key)}")
+    print(f"# public key (GET /api/push/key serves it): {Vapid(key).public_key}")
+    return 0

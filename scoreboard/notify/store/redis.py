@@ -93,7 +93,7 @@ class RedisNotifyStore:
         old_ids = {subscription.id}
         same_endpoint = await self.redis.hget(self.key("sub-endpoints"), subscription.endpoint)
         if same_endpoint:
-            old_ids.add(same_endpoint)
+            old_ids.add(str(same_endpoint))
         old = await self._fetch(sorted(old_ids))
         pipe = self.redis.pipeline(transaction=True)
         for previous in old:
@@ -126,7 +126,7 @@ class RedisNotifyStore:
         sets = [self.key("sub-match", match_id)]
         if not private:
             sets += [self.key("sub-team", team_key(home)), self.key("sub-team", team_key(away))]
-        ids = sorted(await self.redis.sunion(sets))
+        ids = sorted(str(i) for i in await self.redis.sunion(sets))
         found = await self._fetch(ids)
         return [s for s in found if s.wants(match_id, home, away, private, kind)]
 
@@ -196,7 +196,7 @@ class RedisNotifyStore:
         return int(await self.redis.llen(self.key("hook-queue", endpoint_id)))
 
     async def endpoints_with_queue(self) -> list[str]:
-        ids = await self.redis.hkeys(self.key("hooks"))
+        ids = [str(i) for i in await self.redis.hkeys(self.key("hooks"))]
         if not ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
