@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from ..bridge.redis import backoff_delay
 from ..settings import Settings
 from ..store.base import EventStore
 from .errors import InvalidTarget, MissingToken, NotFound, NotifyUnavailable, WrongToken
@@ -64,26 +65,47 @@ class NotifyService:
     # -- lifetime ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the store and load the key; the feed is prepared before the server serves."""
+        """Open the store, load the key, prepare the feed before the server serves.
+
+        With Redis down at start this only logs: like the event store, the service starts
+        degraded, and the notifier sets itself up in the background once Redis answers.
+        """
         await self.store.open()
+        try:
+            await self._set_up()
+        except (RedisError, OSError) as exc:
+            if not self.settings.redis_url:
+                raise
+            log.warning("notifications wait for Redis (%s); they start when it answers", exc)
+        self._task = asyncio.create_task(self._run(), name="notifier")
+
+    async def _set_up(self) -> None:
         self.vapid = await self._load_vapid()
         config = SenderConfig(
             vapid_key=self._vapid_pem, vapid_subject=self.vapid.subject,
             allow_private=self.settings.outbound_allow_private, concurrency=self.settings.push_concurrency,
             log_level=self.settings.log_level, log_format=self.settings.log_format, nice=self.settings.push_nice,
         )
-        self.transport = make_transport(config, self.settings.push_processes)
-        await self.transport.start()
-        self.notifier = Notifier(self.store, self._events, self.transport, self.deliverer,
+        transport = make_transport(config, self.settings.push_processes)
+        await transport.start()
+        self.transport = transport
+        self.notifier = Notifier(self.store, self._events, transport, self.deliverer,
                                  self.settings.push_ttl, self._on_push)
         await self.feed.prepare()
         if await self.store.count_subscriptions():
             # A sender process takes ~0.5 s to start: not on the first goal's time.
-            self.transport.warm()
-        self._task = asyncio.create_task(self._run(self.notifier), name="notifier")
+            transport.warm()
 
-    async def _run(self, notifier: Notifier) -> None:
-        await self.feed.run(notifier.handle, self._leading)
+    async def _run(self) -> None:
+        failures = 0
+        while self.notifier is None:  # only in Redis mode, when Redis was down at start
+            await asyncio.sleep(backoff_delay(failures))
+            failures += 1
+            try:
+                await self._set_up()
+            except (RedisError, OSError) as exc:
+                log.debug("notifications still wait for Redis: %s", exc)
+        await self.feed.run(self.notifier.handle, self._leading)
 
     async def _leading(self, leading: bool) -> None:
         if leading:
