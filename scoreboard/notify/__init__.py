@@ -12,5 +12,5 @@ Modules, one job each: `vapid` (keys and the ES256 JWT), `webpush` (RFC 8291 enc
 (push HTTP with retries), `worker` + `pool` (the sender process and its pipe), `signing` and
 `webhooks` (signed deliveries in order), `feed` (the durable event cursor), `notifier` (ties
 them), `store/` (subscriptions, endpoints, queues, keys: SQLite and Redis side by side).
-Nothing here imports aiohttp's server side: the HTTP edge is `scoreboard.web.push_api`.
+Nothing here imports aiohttp's server side: the HTTP edge is `scoreboard.web.api.push` and `.webhooks`.
 """

@@ -1,4 +1,4 @@
-"""The notification API's part of the OpenAPI document (merged by scoreboard/openapi.py):
+"""The notification API's part of the OpenAPI document (merged by scoreboard/web/api/openapi.py):
 request bodies from the schemas that validate them, answer shapes described here once."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """marshmallow schemas of the notification API (push subscriptions and webhooks).
 
-The same classes validate requests (web/push_api.py, web/webhooks_api.py) and describe them in
+The same classes validate requests (web/api/push.py, web/api/webhooks.py) and describe them in
 the OpenAPI document (openapi.py).
 """
 from __future__ import annotations

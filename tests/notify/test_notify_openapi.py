@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from push_service import PushService
-from scoreboard.openapi import build_spec
+from scoreboard.web.api.openapi import build_spec
 from support import AUTH, create_match, post_events
 
 from ops.test_openapi import response_validator

@@ -100,7 +100,7 @@ async def test_a_new_leader_takes_over_when_the_first_stops(redis: RedisServer) 
 
 
 def _leads(instance: Instance) -> Any:
-    from scoreboard.web.push_api import NOTIFY_KEY
+    from scoreboard.web.api.push import NOTIFY_KEY
 
     feed = instance.server.app[NOTIFY_KEY].feed
     return getattr(feed, "leading", False)

@@ -13,10 +13,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields, validate
 
-from . import schemas
-from .domain import STATUSES
-from .notify import openapi as notify_api
-from .web.viewer import TokenRequestSchema
+from ... import schemas
+from ...domain import STATUSES
+from ...notify import openapi as notify_api
+from ..security.viewer import TokenRequestSchema
 
 TITLE = "Scoreboard API"
 VERSION = "1.0.0"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..notify import schemas
-from .auth import Forbidden
-from .errors import read_json
-from .keys import KEYRING_KEY
-from .push_api import NOTIFY_KEY
+from ...notify import schemas
+from ..errors import read_json
+from ..keys import KEYRING_KEY
+from ..security.auth import Forbidden
+from .push import NOTIFY_KEY
 
 routes = web.RouteTableDef()
 

@@ -11,14 +11,14 @@ from typing import Any
 from aiohttp import web
 from marshmallow import ValidationError
 
-from ..errors import MatchNotFound
-from ..notify import schemas
-from ..notify.models import PushSubscription
-from ..notify.service import NotifyService
-from .errors import read_json
-from .keys import SERVICE_KEY
-from .pages import STATIC_DIR
-from .viewer import refusal, viewer_from_request
+from ...errors import MatchNotFound
+from ...notify import schemas
+from ...notify.models import PushSubscription
+from ...notify.service import NotifyService
+from ..errors import read_json
+from ..keys import SERVICE_KEY
+from ..pages.views import STATIC_DIR
+from ..security.viewer import refusal, viewer_from_request
 
 NOTIFY_KEY = web.AppKey("notify", NotifyService)
 routes = web.RouteTableDef()

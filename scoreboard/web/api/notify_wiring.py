@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import Counter
 
+from ...notify.service import NotifyService
+from ..keys import SERVICE_KEY, SETTINGS_KEY
 from ..metrics import METRICS_KEY
-from ..notify.service import NotifyService
-from .keys import SERVICE_KEY, SETTINGS_KEY
-from .push_api import NOTIFY_KEY, setup_push_routes
-from .webhooks_api import routes as webhook_routes
+from .push import NOTIFY_KEY, setup_push_routes
+from .webhooks import routes as webhook_routes
 
 PUSH_OUTCOMES = ("sent", "gone", "failed", "stale", "superseded")
 
