@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import sys
-import time
 from array import array
 from typing import Any
 
