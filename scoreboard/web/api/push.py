@@ -15,9 +15,9 @@ from ...errors import MatchNotFound
 from ...notify import schemas
 from ...notify.models import PushSubscription
 from ...notify.service import NotifyService
+from ...resources import STATIC, data_dir
 from ..errors import read_json
 from ..keys import SERVICE_KEY
-from ..pages.views import STATIC_DIR
 from ..security.viewer import refusal, viewer_from_request
 
 NOTIFY_KEY = web.AppKey("notify", NotifyService)
@@ -65,7 +65,7 @@ async def delete_subscription(request: web.Request) -> web.Response:
 
 async def service_worker(request: web.Request) -> web.FileResponse:
     """/sw.js from the site's root, so its scope is every page; never cached stale."""
-    return web.FileResponse(STATIC_DIR / "sw.js", headers={
+    return web.FileResponse(data_dir(STATIC) / "sw.js", headers={
         "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache",
         "Service-Worker-Allowed": "/",
     })
