@@ -125,7 +125,8 @@ class Settings:
     # Notifications (README "Notifications"): Web Push and webhooks.
     vapid_private_key: str = _opt("VAPID key for Web Push, PEM or base64url (empty: made once and kept in the store)")
     vapid_subject: str = _opt("contact push services may write to: mailto:you@example.com or https://your.site")
-    outbound_allow_private: bool = _opt("let webhooks and push endpoints use http and private, loopback or link-local addresses (tests, private networks)")
+    outbound_allow_private: bool = _opt(
+        "let webhooks and push endpoints use http and private, loopback or link-local addresses (tests, private networks)")
     push_ttl: int = _opt("seconds a push service keeps an undelivered push (a phone that is off); older events are not pushed")
     push_concurrency: int = _opt("push requests in flight per sender")
     push_processes: int = _opt("sender processes for pushes (0: send from the server's own loop)")
