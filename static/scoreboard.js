@@ -2,9 +2,10 @@
 import { LiveFeed, requestedTransport } from "./live.js";
 import { MatchView } from "./match-view.js";
 import { paintCard, flash, scoreSentence, withFrame } from "./render.js";
-import { announce, connectionBadge, notificationOptIn } from "./notify.js";
+import { announce, connectionBadge } from "./notify.js";
 import { keepNamesFitted } from "./fit.js";
 import { localizeTimes } from "./time.js";
+import { setupPush } from "./push.js";
 
 function readInitialState() {
   const el = document.getElementById("initial-state");
@@ -16,7 +17,7 @@ function bootMatch(root) {
   const view = new MatchView(root, initial);
   let feed;
   const onState = connectionBadge(() => feed);
-  notificationOptIn(root.querySelector(".notify-toggle"));
+  if (root.dataset.live === "match") setupPush(root, view.match);
   feed = new LiveFeed({
     matches: [view.match.id],
     cursors: { [view.match.id]: Number(root.dataset.seq) },
