@@ -14,14 +14,14 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields, validate
 
 from . import schemas
-from .domain import STATUSES
+from .domain import SPORTS, STATUSES
 from .web.viewer import TokenRequestSchema
 
 TITLE = "Scoreboard API"
 VERSION = "1.0.0"
 ERROR_CODES = (
     "bad_json", "validation_failed", "unauthorized", "forbidden", "not_found", "match_closed",
-    "seq_conflict", "id_conflict", "match_exists", "too_large", "unsupported_media_type",
+    "seq_conflict", "id_conflict", "match_exists", "not_in_play", "too_large", "unsupported_media_type",
     "method_not_allowed", "rate_limited", "store_unavailable",
 )
 
@@ -33,6 +33,37 @@ class ScoreSchema(Schema):
     away = fields.Integer(required=True)
 
 
+class ClockSchema(Schema):
+    running = fields.Boolean(required=True)
+    elapsed = fields.Float(required=True, metadata={"description": "seconds into the match at `at`"})
+    at = fields.String(required=True, allow_none=True, metadata={
+        "format": "date-time",
+        "description": "server time of this reading; while running, now = elapsed + (now - at)"})
+
+
+class KickSchema(Schema):
+    seq = fields.Integer(required=True, metadata={"description": "the shootout_kick event"})
+    team = fields.String(required=True, validate=validate.OneOf(("home", "away")))
+    player = fields.String(required=True, allow_none=True)
+    scored = fields.Boolean(required=True)
+
+
+class ShootoutSchema(Schema):
+    home = fields.Integer(required=True)
+    away = fields.Integer(required=True)
+    after_period = fields.Integer(required=True, metadata={"description": "4: after extra time"})
+    kicks = fields.List(fields.Nested(KickSchema), required=True, metadata={"description": "in order taken"})
+
+
+class PeriodInfoSchema(Schema):
+    period = fields.Integer(required=True)
+    name = fields.String(required=True, metadata={"description": "\"1st half\", \"Extra time 2nd half\", \"Q3\", \"OT\""})
+    start = fields.Integer(required=True, metadata={"description": "clock seconds at its start"})
+    end = fields.Integer(required=True, metadata={"description": "clock seconds at its regular end"})
+    break_ = fields.String(data_key="break", required=True, allow_none=True, metadata={
+        "description": "status label of the break after it (\"Half time\")"})
+
+
 class MatchViewSchema(Schema):
     id = fields.String(required=True)
     home = fields.String(required=True)
@@ -40,11 +71,31 @@ class MatchViewSchema(Schema):
     starts_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     private = fields.Boolean(required=True)
+    sport = fields.String(required=True, validate=validate.OneOf(SPORTS))
+    period_minutes = fields.Integer(required=True, allow_none=True)
+    extra_minutes = fields.Integer(required=True, allow_none=True)
+    competition = fields.String(required=True, allow_none=True)
+    competition_slug = fields.String(required=True, allow_none=True)
+    stage = fields.String(required=True, allow_none=True)
+    venue = fields.String(required=True, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status_label = fields.String(required=True, metadata={
+        "description": "\"1st half\", \"Half time\", \"Extra time\", \"Penalties\", \"Full time\", "
+                       "\"AET\", \"Pens\"; basketball \"Q1\"-\"Q4\", \"OT\", \"Final\""})
     period = fields.Integer(required=True)
+    period_name = fields.String(required=True)
     score = fields.Nested(ScoreSchema, required=True)
+    clock = fields.Nested(ClockSchema, required=True)
+    added_time = fields.Integer(required=True, allow_none=True, metadata={"description": "minutes shown for this period"})
+    shootout = fields.Nested(ShootoutSchema, required=True, allow_none=True)
+    winner = fields.String(required=True, allow_none=True, validate=validate.OneOf(("home", "away", "draw")))
+    decided_by = fields.String(required=True, allow_none=True, validate=validate.OneOf(
+        ("normal_time", "extra_time", "overtime", "penalties")))
+    result = fields.String(required=True, allow_none=True, metadata={"description": "\"Argentina win 4–2 on penalties\""})
     seq = fields.Integer(required=True, metadata={"description": "seq of the last event (0: none)"})
     retracted = fields.List(fields.Integer(), required=True, metadata={"description": "retracted seqs"})
+    countdown = fields.Boolean(required=True, metadata={"description": "the clock shows time left (basketball)"})
+    periods = fields.List(fields.Nested(PeriodInfoSchema), required=True)
 
 
 class MatchListSchema(Schema):
@@ -71,6 +122,56 @@ class IngestResultSchema(Schema):
     events = fields.List(fields.Nested(StoredEventSchema), required=True)
     seq = fields.Integer(required=True, metadata={"description": "seq of the batch's last event"})
     score = fields.Nested(ScoreSchema, required=True, metadata={"description": "score after the batch"})
+
+
+class CompetitionSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    sports = fields.List(fields.String(), required=True)
+    stages = fields.List(fields.String(), required=True, metadata={"description": "in kickoff order"})
+    matches = fields.Integer(required=True)
+    live = fields.Integer(required=True)
+    finished = fields.Integer(required=True)
+    first_day = fields.String(required=True, metadata={"format": "date"})
+    last_day = fields.String(required=True, metadata={"format": "date"})
+
+
+class CompetitionListSchema(Schema):
+    competitions = fields.List(fields.Nested(CompetitionSchema), required=True)
+
+
+class TableRowSchema(Schema):
+    position = fields.Integer(required=True)
+    team = fields.String(required=True)
+    played = fields.Integer(required=True)
+    won = fields.Integer(required=True)
+    drawn = fields.Integer(required=True)
+    lost = fields.Integer(required=True)
+    goals_for = fields.Integer(required=True)
+    goals_against = fields.Integer(required=True)
+    goal_difference = fields.Integer(required=True)
+    points = fields.Integer(required=True)
+    live = fields.Boolean(required=True, metadata={"description": "counts a live match's current score"})
+
+
+class TableSchema(Schema):
+    stage = fields.String(required=True, allow_none=True)
+    group = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "1, 2, ... when a stage holds separate groups of teams; else null"})
+    live = fields.Boolean(required=True)
+    played = fields.Integer(required=True, metadata={"description": "finished matches"})
+    matches = fields.Integer(required=True)
+    rows = fields.List(fields.Nested(TableRowSchema), required=True)
+
+
+class CompetitionRefSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class StandingsSchema(Schema):
+    competition = fields.Nested(CompetitionRefSchema, required=True)
+    tables = fields.List(fields.Nested(TableSchema), required=True)
 
 
 class TokenSchema(Schema):
@@ -143,7 +244,13 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "description": "Public matches, plus the private ones the token or key grants.",
             "operationId": "listMatches",
             "security": READ_SECURITY,
-            "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}}],
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+                {"name": "competition", "in": "query", "description": "a competition's slug",
+                 "schema": {"type": "string", "pattern": schemas.MATCH_ID_PATTERN.pattern}},
+                {"name": "date", "in": "query", "description": "the UTC day of the kickoff (or of the "
+                 "match's creation when it has no kickoff time)", "schema": {"type": "string", "format": "date"}},
+            ],
             "responses": {**_ok(200, "The matches", "MatchList"), **_errors(*READ_ERRORS)},
         },
         "post": {
@@ -199,6 +306,31 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
         },
     },
+    "/api/competitions": {
+        "get": {
+            "summary": "List competitions",
+            "description": "Every competition named by a visible match, sorted by name.",
+            "operationId": "listCompetitions",
+            "security": READ_SECURITY,
+            "responses": {**_ok(200, "The competitions", "CompetitionList"), **_errors(*READ_ERRORS)},
+        },
+    },
+    "/api/competitions/{slug}/standings": {
+        "get": {
+            "summary": "A competition's live tables",
+            "description": (
+                "One table per league-style stage (per group when a stage holds separate groups): "
+                "finished matches with their final score, live ones with their current score "
+                "(rows marked `live`); points 3/1/0 (basketball 2/0/1), ordered by points, goal "
+                "difference, goals for, name. See the README, Standings."
+            ),
+            "operationId": "getStandings",
+            "security": READ_SECURITY,
+            "parameters": [{"name": "slug", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": schemas.MATCH_ID_PATTERN.pattern}}],
+            "responses": {**_ok(200, "The tables", "Standings"), **_errors(*READ_ERRORS)},
+        },
+    },
     "/api/matches/{match_id}/tokens": {
         "post": {
             "summary": "Issue a viewer token for a private match",
@@ -213,14 +345,22 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
 
 EXAMPLES: dict[tuple[str, str], list[Any]] = {
     ("/api/matches", "post"): [{"id": "arg-fra", "home": "Argentina", "away": "France",
-                                "starts_at": "2022-12-18T15:00:00+00:00"}],
+                                "starts_at": "2022-12-18T15:00:00+00:00", "competition": "FIFA World Cup 2022",
+                                "stage": "Final", "venue": "Lusail Stadium"}],
     ("/api/matches/{match_id}/events", "post"): [
-        {"type": "goal", "team": "home", "player": "Messi", "minute": 23, "penalty": True, "id": "k-17"},
-        [{"type": "period_start"}, {"type": "points", "team": "away", "value": 3}],
+        [{"type": "period_start"},
+         {"type": "goal", "team": "home", "player": "Messi", "minute": 23, "penalty": True, "id": "k-17"}],
+        {"type": "goal", "team": "home", "player": "Di María", "assist": "Mac Allister"},
         {"events": [{"type": "card", "team": "away", "color": "yellow", "minute": 40},
+                    {"type": "substitution", "team": "away", "player_in": "Kolo Muani", "player_out": "Dembélé"},
+                    {"type": "added_time", "minutes": 7},
+                    {"type": "clock", "action": "set", "elapsed": 2760},
                     {"type": "notification", "title": "Drinks break", "level": "info"},
                     {"type": "retract", "target": 3, "reason": "VAR"},
-                    {"type": "period_end", "final": True}]},
+                    {"type": "period_end"}]},
+        [{"type": "period_start", "period": 5},
+         {"type": "shootout_kick", "team": "away", "player": "Mbappé", "scored": True},
+         {"type": "period_end", "final": True}],
     ],
     ("/api/matches/{match_id}/tokens", "post"): [{"ttl": 600}],
 }
@@ -242,6 +382,7 @@ def build_spec() -> dict[str, Any]:
     )
     for name, schema in (("MatchView", MatchViewSchema), ("MatchList", MatchListSchema),
                          ("EventList", EventListSchema), ("IngestResult", IngestResultSchema),
+                         ("CompetitionList", CompetitionListSchema), ("Standings", StandingsSchema),
                          ("Token", TokenSchema), ("Error", ErrorSchema)):
         spec.components.schema(name, schema=schema)
     for kind, schema_class in schemas.EVENT_SCHEMAS.items():
@@ -265,6 +406,11 @@ def _refine_events(components: dict[str, Any]) -> None:
         components[name]["properties"]["type"] = {"type": "string", "enum": [kind]}
     components[EVENT_COMPONENTS["retract"]]["oneOf"] = [
         {"required": ["target"]}, {"required": ["target_id"]},
+    ]
+    clock = components[EVENT_COMPONENTS["clock"]]
+    clock["oneOf"] = [
+        {"properties": {"action": {"enum": ["set"]}}, "required": ["elapsed"]},
+        {"properties": {"action": {"enum": ["stop", "start"]}}, "not": {"required": ["elapsed"]}},
     ]
     components["EventInput"] = {
         "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in EVENT_COMPONENTS.values()],
