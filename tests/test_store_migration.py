@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from scoreboard.domain import EventDraft
-from scoreboard.store.sqlite import SCHEMA_VERSION, SqliteStore
+from scoreboard.store.sqlite import SqliteStore
+from scoreboard.store.sqlite_file import SCHEMA_VERSION
 
 # The first release's tables, exactly as it created them.
 FIRST_RELEASE_SCHEMA = """

@@ -14,9 +14,7 @@ Why this shape:
   one core each hand-off is a context switch.
 - The process that opens the file owns it: several processes on one file would each have their
   own in-memory copy, which is why WEB_CONCURRENCY > 1 is refused on this store.
-- A file written by an older version is upgraded in place when opened (`PRAGMA user_version`):
-  missing columns are added and every match's state is folded again from its log, so nothing
-  is lost and old matches get a clock and labels like new ones.
+- A file written by an older version is upgraded in place when opened (`sqlite_file.migrate`).
 """
 from __future__ import annotations
 
@@ -32,45 +30,19 @@ from pathlib import Path
 from typing import Any
 
 from ..domain import (
-    Acceptance, Clock, Event, EventDraft, Known, Match, MatchState, NeedsFullLog, Shootout, accept,
-    fold, references,
+    Acceptance, Event, EventDraft, Known, Match, MatchState, NeedsFullLog, accept, fold, references,
 )
 from ..errors import MatchExists, MatchNotFound, StoreUnavailable
 from .base import Committed, CommitListener
+from .sqlite_file import (
+    INSERT_EVENTS, MATCH_COLUMNS, SCHEMA, UPDATE_STATE, EventRow, StateRow, migrate, row_to_match,
+    state_row,
+)
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS matches (
-    id TEXT PRIMARY KEY, home TEXT NOT NULL, away TEXT NOT NULL, starts_at TEXT,
-    created_at TEXT NOT NULL, private INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL, period INTEGER NOT NULL, home_score INTEGER NOT NULL,
-    away_score INTEGER NOT NULL, seq INTEGER NOT NULL, retracted TEXT NOT NULL,
-    sport TEXT NOT NULL DEFAULT 'football', period_minutes INTEGER, extra_minutes INTEGER,
-    competition TEXT, stage TEXT, venue TEXT, clock TEXT, added_time INTEGER, shootout TEXT
-);
-CREATE TABLE IF NOT EXISTS events (
-    match_id TEXT NOT NULL REFERENCES matches(id), seq INTEGER NOT NULL, id TEXT NOT NULL,
-    type TEXT NOT NULL, at TEXT NOT NULL, fields TEXT NOT NULL,
-    PRIMARY KEY (match_id, seq)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_client_id ON events (match_id, id);
-"""
 # Jobs taken into one transaction at most: bounds the latency one commit can add.
 GROUP_COMMIT_LIMIT = 512
-# PRAGMA user_version of a file this code has written; 0 is the first release's layout.
-SCHEMA_VERSION = 2
-# Columns added since the first release: (name, declaration), added to older files on open.
-ADDED_COLUMNS = (
-    ("sport", "TEXT NOT NULL DEFAULT 'football'"), ("period_minutes", "INTEGER"),
-    ("extra_minutes", "INTEGER"), ("competition", "TEXT"), ("stage", "TEXT"), ("venue", "TEXT"),
-    ("clock", "TEXT"), ("added_time", "INTEGER"), ("shootout", "TEXT"),
-)
-MATCH_COLUMNS = (
-    "id, home, away, starts_at, created_at, private, sport, period_minutes, extra_minutes, "
-    "competition, stage, venue, status, period, home_score, away_score, seq, retracted, "
-    "clock, added_time, shootout"
-)
 
 
 @dataclass
@@ -84,16 +56,6 @@ class _MatchRecord:
     committed: MatchState  # after every durable event: what readers see
     generation: int
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
-
-
-EventRow = tuple[str, int, str, str, str, str]  # match_id, seq, id, type, at, fields JSON
-# status, period, home, away, seq, retracted, clock, added_time, shootout, id
-StateRow = tuple[str, int, int, int, int, str, str, int | None, str | None, str]
-INSERT_EVENTS = "INSERT INTO events VALUES (?,?,?,?,?,?)"
-UPDATE_STATE = (
-    "UPDATE matches SET status=?, period=?, home_score=?, away_score=?, seq=?, retracted=?, "
-    "clock=?, added_time=?, shootout=? WHERE id=?"
-)
 
 
 @dataclass
@@ -179,7 +141,7 @@ class SqliteStore:
                 sql += " WHERE status = ?"
                 args = (status,)
             rows = conn.execute(sql + " ORDER BY created_at DESC, id", args).fetchall()
-            return [_row_to_match(row) for row in rows]
+            return [row_to_match(row) for row in rows]
 
         return await self._read(query)
 
@@ -211,7 +173,7 @@ class SqliteStore:
                 f"INSERT INTO matches ({MATCH_COLUMNS}) VALUES ({', '.join('?' * 21)})",
                 (match.id, match.home, match.away, match.starts_at, match.created_at,
                  int(match.private), match.sport, match.period_minutes, match.extra_minutes,
-                 match.competition, match.stage, match.venue, *_state_row(match.id, state)[:-1]),
+                 match.competition, match.stage, match.venue, *state_row(match.id, state)[:-1]),
             )
 
         try:
@@ -253,7 +215,7 @@ class SqliteStore:
                 done.set_exception(StoreUnavailable("the event could not be stored; retry"))
 
         self._jobs.put(_WriteJob(
-            None, finished, match_id, record.generation, rows, _state_row(match_id, acceptance.state),
+            None, finished, match_id, record.generation, rows, state_row(match_id, acceptance.state),
         ))
         await done
         return acceptance
@@ -306,7 +268,7 @@ class SqliteStore:
         if row is None:
             raise MatchNotFound(f"no match {match_id!r}")
         events = [Event(seq=r[0], id=r[1], type=r[2], at=r[3], fields=json.loads(r[4])) for r in rows]
-        match = _row_to_match(row)[0]
+        match = row_to_match(row)[0]
         state = fold(events, match.profile)
         self._generation += 1
         record = _MatchRecord(
@@ -363,7 +325,7 @@ class SqliteStore:
             # FULL: in WAL mode, NORMAL may lose the last commits on power loss; a 2xx is a promise.
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(SCHEMA)
-            _migrate(conn, self._path)
+            migrate(conn, self._path)
         except sqlite3.Error as exc:
             loop.call_soon_threadsafe(_settle, started, StoreUnavailable(f"cannot open {self._path}: {exc}"), None)
             return
@@ -482,60 +444,3 @@ def _run_read(conn: sqlite3.Connection, job: _ReadJob, loop: asyncio.AbstractEve
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
-
-
-def _migrate(conn: sqlite3.Connection, path: str) -> None:
-    """Bring a file written by an older version up to SCHEMA_VERSION, in one transaction."""
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        have = {row[1] for row in conn.execute("PRAGMA table_info(matches)")}
-        added = [name for name, _ in ADDED_COLUMNS if name not in have]
-        for name, declaration in ADDED_COLUMNS:
-            if name in added:
-                conn.execute(f"ALTER TABLE matches ADD COLUMN {name} {declaration}")
-        # States stored by older versions have no clock or shootout: fold each log again.
-        rows = conn.execute(f"SELECT {MATCH_COLUMNS} FROM matches").fetchall()
-        for row in rows:
-            match = _row_to_match(row)[0]
-            events = [
-                Event(seq=r[0], id=r[1], type=r[2], at=r[3], fields=json.loads(r[4]))
-                for r in conn.execute(
-                    "SELECT seq, id, type, at, fields FROM events WHERE match_id = ? ORDER BY seq",
-                    (match.id,),
-                )
-            ]
-            conn.execute(UPDATE_STATE, _state_row(match.id, fold(events, match.profile)))
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
-    if added:
-        log.warning("upgraded %s to schema %d: added %s, refolded %d matches",
-                    path, SCHEMA_VERSION, ", ".join(added), len(rows))
-
-
-def _state_row(match_id: str, state: MatchState) -> StateRow:
-    retracted = json.dumps(sorted(state.retracted)) if state.retracted else "[]"
-    clock_json = json.dumps(state.clock.to_dict())
-    shootout = None if state.shootout is None else json.dumps(state.shootout.to_dict())
-    return (state.status, state.period, state.home, state.away, state.seq, retracted,
-            clock_json, state.added_time, shootout, match_id)
-
-
-def _row_to_match(row: Any) -> tuple[Match, MatchState]:
-    (match_id, home, away, starts_at, created_at, private, sport, period_minutes, extra_minutes,
-     competition, stage, venue, status, period, home_score, away_score, seq, retracted,
-     clock, added_time, shootout) = row
-    match = Match(id=match_id, home=home, away=away, starts_at=starts_at,
-                  created_at=created_at, private=bool(private), sport=sport or "football",
-                  period_minutes=period_minutes, extra_minutes=extra_minutes,
-                  competition=competition, stage=stage, venue=venue)
-    state = MatchState(status=status, period=period, home=home_score, away=away_score, seq=seq,
-                       retracted=frozenset(json.loads(retracted)),
-                       clock=Clock.from_dict(json.loads(clock) if clock else None),
-                       added_time=added_time,
-                       shootout=Shootout.from_dict(json.loads(shootout) if shootout else None))
-    return match, state
