@@ -21,11 +21,12 @@ def dumps(message: Any) -> str:
 
 def event_message(match: Match, event: Event, state: MatchState) -> dict[str, Any]:
     """One event and the match right after it: score, status and its label, period, clock,
-    added time, shootout, and winner / decided_by / result once finished (`live_fields`), so a
-    page shows the ticking minute from any frame, also right after a reconnect."""
+    and when they have a value added time, the shootout, and winner / decided_by / result
+    (`live_fields`, sparse), so a page shows the ticking minute from any frame, also right
+    after a reconnect."""
     return {
         "type": "event", "match_id": match.id, "seq": event.seq, "event": event.to_dict(),
-        **live_fields(match, state),
+        **live_fields(match, state, sparse=True),
     }
 
 

@@ -156,14 +156,16 @@ async def test_snapshot_and_frames_carry_the_clock_labels_and_the_shootout(clien
         assert match["clock"]["running"] and match["clock"]["elapsed"] == 6300
         assert (match["added_time"], match["status_label"], match["period_name"]) == (3, "Extra time", "Extra time 2nd half")
         assert len(match["periods"]) == 5
-        await receive_json(ws)  # subscribed
+        subscribed = await receive_json(ws)
+        assert subscribed["type"] == "subscribed" and subscribed["now"] >= match["clock"]["at"]
         await post_events(client, "arg-fra", [{"type": "period_end"}, {"type": "period_start", "period": 5},
                                               {"type": "shootout_kick", "team": "away", "scored": False},
                                               {"type": "shootout_kick", "team": "home", "scored": True},
                                               {"type": "period_end", "final": True}])
         frames = [await receive_json(ws) for _ in range(5)]
     assert [f["status_label"] for f in frames] == ["End of extra time", "Penalties", "Penalties", "Penalties", "Pens"]
-    assert frames[0]["clock"]["running"] is False and frames[0]["shootout"] is None
+    assert frames[0]["clock"]["running"] is False
+    assert "shootout" not in frames[0] and "winner" not in frames[0]  # absent until they have a value
     assert frames[2]["shootout"]["kicks"] == [{"seq": 5, "team": "away", "player": None, "scored": False}]
     assert frames[3]["shootout"]["home"] == 1 and frames[3]["score"] == {"home": 0, "away": 0}
     last = frames[-1]

@@ -10,7 +10,7 @@ counts up from 0, 45, 90, 105 and runs on through stoppage time. Basketball: qua
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 SPORTS = ("football", "basketball")
@@ -34,6 +34,16 @@ class SportProfile:
     events: frozenset[str]
     table_points: tuple[int, int, int]  # standings points for a win, a draw, a loss
     decided_after_extra: str  # decided_by for a match settled in extra periods
+    # period -> (name, live label, break label), made once: every event frame asks for them.
+    _labels: dict[int, tuple[str, str, str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_labels", {})  # the builders below look it up first
+        labels = {
+            period: (self._period_name(period), self._live_label(period), self._break_label(period))
+            for period in range(0, self.max_period + 1)
+        }
+        object.__setattr__(self, "_labels", labels)
 
     # -- periods -----------------------------------------------------------------------------
 
@@ -77,6 +87,20 @@ class SportProfile:
 
     def period_name(self, period: int) -> str:
         """The period's name: "1st half", "Extra time 2nd half", "Penalty shootout"; "Q3", "2OT"."""
+        known = self._labels.get(period)
+        return known[0] if known else self._period_name(period)
+
+    def live_label(self, period: int) -> str:
+        """The status fans read while `period` is played: "2nd half", "Extra time", "Penalties", "Q3"."""
+        known = self._labels.get(period)
+        return known[1] if known else self._live_label(period)
+
+    def break_label(self, period: int) -> str:
+        """The status fans read after `period` ended and before the next: "Half time", ..."""
+        known = self._labels.get(period)
+        return known[2] if known else self._break_label(period)
+
+    def _period_name(self, period: int) -> str:
         if period <= 0:
             return ""
         if self.sport == "basketball":
@@ -90,8 +114,7 @@ class SportProfile:
             return _ordinal(period) + " half"
         return "Extra time " + _ordinal(period - self.regular_periods) + " half"
 
-    def live_label(self, period: int) -> str:
-        """The status fans read while `period` is played: "2nd half", "Extra time", "Penalties", "Q3"."""
+    def _live_label(self, period: int) -> str:
         if self.sport == "football":
             if self.is_shootout(period):
                 return "Penalties"
@@ -99,8 +122,7 @@ class SportProfile:
                 return "Extra time"
         return self.period_name(period)
 
-    def break_label(self, period: int) -> str:
-        """The status fans read after `period` ended and before the next: "Half time", ..."""
+    def _break_label(self, period: int) -> str:
         if self.sport == "football":
             labels = {1: "Half time", 2: "End of normal time", 3: "Extra time half time",
                       4: "End of extra time"}

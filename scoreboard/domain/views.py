@@ -31,26 +31,34 @@ def status_label(profile: SportProfile, state: MatchState) -> str:
     return {"scheduled": "Scheduled", "postponed": "Postponed", "abandoned": "Abandoned"}.get(status, status)
 
 
-def live_fields(match: Match, state: MatchState) -> dict[str, Any]:
-    """The part of a match that moves with each event: sent in every event frame and view."""
+def live_fields(match: Match, state: MatchState, *, sparse: bool = False) -> dict[str, Any]:
+    """The part of a match that moves with each event: in every view and event frame.
+
+    `sparse` (event frames, serialized once per event for every fan) leaves out `added_time`,
+    `shootout` while there is none and `winner`, `decided_by`, `result` until the end: absent
+    means null, and the frame stays small.
+    """
     profile = match.profile
-    shootout = state.shootout
-    decided = decided_by(profile, state)
-    fields = {
-        "status": state.status,
+    status = state.status
+    fields: dict[str, Any] = {
+        "status": status,
         "status_label": status_label(profile, state),
         "period": state.period,
         "period_name": profile.period_name(state.period),
-        "score": state.score,
+        "score": {"home": state.home, "away": state.away},
         "clock": state.clock.to_dict(),
-        "added_time": state.added_time,
-        "shootout": None if shootout is None else shootout.to_dict(),
-        "winner": state.winner,
-        "decided_by": decided,
-        "result": None,
     }
-    if decided is not None:
+    shootout = state.shootout
+    if not sparse or state.added_time is not None:
+        fields["added_time"] = state.added_time
+    if not sparse or shootout is not None:
+        fields["shootout"] = None if shootout is None else shootout.to_dict()
+    if status == "finished":
+        fields["winner"] = state.winner
+        fields["decided_by"] = profile.decided_by(state.period, shootout is not None)
         fields["result"] = result_line(match.home, match.away, fields)
+    elif not sparse:
+        fields["winner"] = fields["decided_by"] = fields["result"] = None
     return fields
 
 
