@@ -165,3 +165,14 @@ def test_result_lines():
     assert line("home", "normal_time") == "Argentina win"
     assert line("draw", "normal_time") == "Draw"
     assert line(None, None) is None
+
+
+def test_a_shootout_after_a_score_that_is_not_level_decides_nothing():
+    """If a correction leaves the score not level after a shootout, the score decides and the
+    match reads as settled in the period before the shootout, not on penalties."""
+    game = final_to_penalties()
+    game.event("goal", t=9890, team="away", period=4, minute=119)  # a late entry of a missed goal
+    game.event("period_end", t=9900, final=True)
+    view = match_view(Match("arg-fra", "Argentina", "France"), game.state)
+    assert (view["winner"], view["decided_by"], view["status_label"], view["result"]) == (
+        "away", "extra_time", "AET", "France win after extra time")

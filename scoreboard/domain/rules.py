@@ -74,9 +74,10 @@ def _check_in_play(state: MatchState, kind: str, f: Mapping[str, Any], profile: 
         raise NotInPlay(
             f"the match has not started: start the first period (period_start) before posting a {kind}",
         )
-    if profile.is_shootout(state.period) and kind != "card":
-        raise NotInPlay("the penalty shootout is on: record each penalty with shootout_kick")
     period = f.get("period")
+    if profile.is_shootout(state.period) and kind != "card" and period in (None, state.period):
+        # A late entry for an earlier period (`period` given) is still a correction of the record.
+        raise NotInPlay("the penalty shootout is on: record each penalty with shootout_kick")
     if period is not None and not 1 <= period <= state.period:
         raise InvalidEvent(
             f"period {period} has not been played yet (the match is in period {state.period})",

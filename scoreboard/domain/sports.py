@@ -137,11 +137,11 @@ class SportProfile:
             return "Final/OT" if decided_by == "overtime" else "Final"
         return {"extra_time": "AET", "penalties": "Pens"}.get(decided_by or "", "Full time")
 
-    def decided_by(self, period: int, shootout: bool) -> str:
-        """How a match finished in `period` was settled."""
-        if shootout and self.shootout_period is not None and period >= self.shootout_period:
+    def decided_by(self, last_played: int, by_penalties: bool) -> str:
+        """How a finished match was settled: `last_played` is the last period of play."""
+        if by_penalties:
             return "penalties"
-        if period > self.regular_periods:
+        if last_played > self.regular_periods:
             return self.decided_after_extra
         return "normal_time"
 

@@ -13,10 +13,17 @@ from .sports import SportProfile
 
 
 def decided_by(profile: SportProfile, state: MatchState) -> str | None:
-    """`normal_time`, `extra_time` (basketball `overtime`) or `penalties` once finished."""
+    """`normal_time`, `extra_time` (basketball `overtime`) or `penalties` once finished.
+
+    Penalties decide only a level score: a shootout recorded after a score that was not level
+    (a late correction) leaves the match decided in the period played before it.
+    """
     if state.status != "finished":
         return None
-    return profile.decided_by(state.period, state.shootout is not None)
+    shootout = state.shootout
+    if shootout is None:
+        return profile.decided_by(state.period, False)
+    return profile.decided_by(shootout.after_period, state.home == state.away)
 
 
 def status_label(profile: SportProfile, state: MatchState) -> str:
@@ -55,7 +62,7 @@ def live_fields(match: Match, state: MatchState, *, sparse: bool = False) -> dic
         fields["shootout"] = None if shootout is None else shootout.to_dict()
     if status == "finished":
         fields["winner"] = state.winner
-        fields["decided_by"] = profile.decided_by(state.period, shootout is not None)
+        fields["decided_by"] = decided_by(profile, state)
         fields["result"] = result_line(match.home, match.away, fields)
     elif not sparse:
         fields["winner"] = fields["decided_by"] = fields["result"] = None
