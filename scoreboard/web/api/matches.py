@@ -8,11 +8,11 @@ from datetime import date
 from aiohttp import web
 from marshmallow import ValidationError
 
-from .. import schemas
-from ..domain import STATUSES, Match
-from .errors import read_json
-from .keys import INGEST_LIMITER_KEY, KEYRING_KEY, SERVICE_KEY
-from .viewer import Viewer, private_headers, require_viewer, viewer_from_request, visible
+from ... import schemas
+from ...domain import STATUSES, Match
+from ..errors import read_json
+from ..keys import INGEST_LIMITER_KEY, KEYRING_KEY, SERVICE_KEY
+from ..security.viewer import Viewer, private_headers, require_viewer, viewer_from_request, visible
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -25,7 +25,7 @@ async def create_match(request: web.Request) -> web.Response:
     key = request.app[KEYRING_KEY].authenticate(request.headers.get("Authorization"))
     data = schemas.load_match(await read_json(request))
     if key.matches is not None and data.get("id") not in key.matches:
-        from .auth import Forbidden
+        from ..security.auth import Forbidden
 
         raise Forbidden("this API key may only create the matches it is scoped to (give their id)")
     match = await request.app[SERVICE_KEY].create_match(data)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from .close_codes import CloseCode
+
 
 class LiveConnection(Protocol):
     async def close_for_restart(self, code: int, reason: str) -> None:
@@ -13,8 +15,8 @@ class LiveConnection(Protocol):
 class ConnectionRegistry:
     def __init__(self) -> None:
         self._open: set[LiveConnection] = set()
-        # What live clients are told at shutdown: 1001 going away, or 1012 restart (SIGTERM).
-        self.close_code = 1001
+        # What live clients are told at shutdown: going away, or restart (SIGTERM).
+        self.close_code: CloseCode = CloseCode.GOING_AWAY
 
     def add(self, connection: LiveConnection) -> None:
         self._open.add(connection)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from . import schemas
-from .domain import SPORTS, STATUSES
+from ... import schemas
+from ...domain import SPORTS, STATUSES
 
 ERROR_CODES = (
     "bad_json", "validation_failed", "unauthorized", "forbidden", "not_found", "match_closed",

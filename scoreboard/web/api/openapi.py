@@ -12,13 +12,13 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from . import schemas
-from .domain import STATUSES
+from ... import schemas
+from ...domain import STATUSES
+from ..security.viewer import TokenRequestSchema
 from .openapi_shapes import (
     ERROR_CODES, CompetitionListSchema, ErrorSchema, EventListSchema, IngestResultSchema, MatchListSchema,
     MatchViewSchema, StandingsSchema, TokenSchema,
 )
-from .web.viewer import TokenRequestSchema
 
 TITLE = "Scoreboard API"
 VERSION = "1.0.0"

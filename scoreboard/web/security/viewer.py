@@ -15,8 +15,8 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError, fields, validate
 
 from .auth import ApiKey, Forbidden, Unauthorized
-from .errors import read_json
-from .keys import KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, TOKENS_KEY
+from ..errors import read_json
+from ..keys import KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, TOKENS_KEY
 from .tokens import Grant, TokenError
 
 routes = web.RouteTableDef()
