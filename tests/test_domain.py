@@ -149,3 +149,18 @@ def test_state_after_each_event_is_reported():
     """`after` lists the state right after each new event (what fans are sent)."""
     acceptance = run([draft("period_start"), draft("goal", team="home"), draft("goal", team="home")])
     assert [s.home for s in acceptance.after] == [0, 1, 2]
+
+
+def test_a_retry_of_a_stamped_goal_is_a_repeat_and_a_changed_minute_a_conflict():
+    """The server fills period, minute and label; a retry that leaves them out (or null) again
+    is the same event, one that names another minute is not; other types compare whole."""
+    log, state = play(draft("period_start"), draft("goal", client_id="g", team="home", minute=None))
+    assert log[-1].fields["minute"] == 1 and log[-1].fields["minute_label"] == "1'"
+    for retry in (draft("goal", client_id="g", team="home"), draft("goal", client_id="g", team="home", minute=None),
+                  draft("goal", client_id="g", team="home", minute=1, period=1)):
+        assert not run([retry], state, log).created
+    with pytest.raises(IdConflict):
+        run([draft("goal", client_id="g", team="home", minute=2)], state, log)
+    log, state = play(draft("period_start", client_id="p", period=2))
+    with pytest.raises(IdConflict):
+        run([draft("period_start", client_id="p")], state, log)

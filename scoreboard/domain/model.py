@@ -119,8 +119,9 @@ class EventDraft:
     expected_seq: int | None = None
 
 
-# Fields the server fills in when a draft leaves them out (or null): a retry that leaves them
-# out again is the same event, not a conflict.
+# Things that happen at a moment of play: `accept` stamps them with their period and, when left
+# out, their minute. A retry that leaves these fields out again (or null) is the same event.
+TIMED_EVENTS = frozenset({"goal", "points", "card", "substitution"})
 SERVER_FILLED = frozenset({"period", "minute", "elapsed", "minute_label"})
 
 
@@ -146,10 +147,12 @@ class Event:
         """Whether a retried draft describes this event (the idempotency check)."""
         if draft.type != self.type:
             return False
-        given = {k: v for k, v in draft.fields.items() if v is not None or k not in SERVER_FILLED}
         if self.type == "retract":
             # We store the resolved `target` seq beside whatever the client named.
-            return {k: v for k, v in self.fields.items() if k in given} == given
+            return {k: v for k, v in self.fields.items() if k in draft.fields} == dict(draft.fields)
+        if self.type not in TIMED_EVENTS:
+            return dict(self.fields) == dict(draft.fields)
+        given = {k: v for k, v in draft.fields.items() if v is not None or k not in SERVER_FILLED}
         stored = {k: v for k, v in self.fields.items() if k in given or k not in SERVER_FILLED}
         return stored == given
 

@@ -9,13 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidEvent, MatchClosed, NotInPlay
-from .model import EventDraft, MatchState
+from .model import TIMED_EVENTS, EventDraft, MatchState
 from .sports import SportProfile
 
 # Events a closed match still accepts: corrections of the record and announcements.
 ALLOWED_WHEN_CLOSED = frozenset({"retract", "notification"})
-# Things that happen at a moment of play: they get the period and, when left out, the minute.
-TIMED_EVENTS = frozenset({"goal", "points", "card", "substitution"})
 NOT_PLAYING = frozenset({"scheduled", "postponed"})
 
 
