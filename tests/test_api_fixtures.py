@@ -154,7 +154,8 @@ async def test_snapshot_and_frames_carry_the_clock_labels_and_the_shootout(clien
         snapshot = await receive_json(ws)
         match = snapshot["match"]
         assert match["clock"]["running"] and match["clock"]["elapsed"] == 6300
-        assert (match["added_time"], match["status_label"], match["period_name"]) == (3, "Extra time", "Extra time 2nd half")
+        assert (match["added_time"], match["status_label"], match["period_name"]) == (
+            3, "Extra time", "Extra time 2nd half")
         assert len(match["periods"]) == 5
         subscribed = await receive_json(ws)
         assert subscribed["type"] == "subscribed" and subscribed["now"] >= match["clock"]["at"]
@@ -169,4 +170,5 @@ async def test_snapshot_and_frames_carry_the_clock_labels_and_the_shootout(clien
     assert frames[2]["shootout"]["kicks"] == [{"seq": 5, "team": "away", "player": None, "scored": False}]
     assert frames[3]["shootout"]["home"] == 1 and frames[3]["score"] == {"home": 0, "away": 0}
     last = frames[-1]
-    assert (last["winner"], last["decided_by"], last["result"]) == ("home", "penalties", "Argentina win 1–0 on penalties")
+    assert (last["winner"], last["decided_by"], last["result"]) == (
+        "home", "penalties", "Argentina win 1–0 on penalties")

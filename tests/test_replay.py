@@ -383,7 +383,8 @@ async def test_replay_every_real_match_and_again(server: str, http: aiohttp.Clie
             if moment.get("type", "substitution") in ("goal", "yellow_card", "red_card", "substitution") \
                     and moment["minute"] + 1 > end:
                 name = moment.get("player") or moment.get("player_in")
-                stored = next(e for e in log if name in (e.get("player"), e.get("player_in")) and e.get("minute") == moment["minute"] + 1)
+                stored = next(e for e in log if name in (e.get("player"), e.get("player_in"))
+                              and e.get("minute") == moment["minute"] + 1)
                 assert stored["minute_label"] == f"{end}+{moment['minute'] + 1 - end}'", stored
 
     final = await _get(http, f"{server}/api/matches/2022-12-18-argentina-france")

@@ -202,7 +202,8 @@ def test_the_clock_runs_like_a_stopwatch(
     for gap, (action, value) in steps:
         now += gap
         watch += gap if running else 0.0
-        raw: dict[str, Any] = {"type": "goal", "team": "home"} if action == "goal" else {"type": "clock", "action": action}
+        raw: dict[str, Any] = (
+            {"type": "goal", "team": "home"} if action == "goal" else {"type": "clock", "action": action})
         if action == "set":
             raw["elapsed"] = value
         result = try_accept(state, log, [schemas.load_event(raw)], at(now), profile)
@@ -238,13 +239,15 @@ def test_a_shootout_decides_only_a_level_match(
     state, log = result
     kick_seqs = []
     for team, scored in kicks:
-        result = try_accept(state, log, [schemas.load_event({"type": "shootout_kick", "team": team, "scored": scored})], at(1), profile)
+        kick = schemas.load_event({"type": "shootout_kick", "team": team, "scored": scored})
+        result = try_accept(state, log, [kick], at(1), profile)
         assert result is not None
         state, log = result
         kick_seqs.append(log[-1].seq)
     for index in sorted(undone):
         if index < len(kick_seqs):
-            result = try_accept(state, log, [schemas.load_event({"type": "retract", "target": kick_seqs[index]})], at(2), profile)
+            undo = schemas.load_event({"type": "retract", "target": kick_seqs[index]})
+            result = try_accept(state, log, [undo], at(2), profile)
             assert result is not None
             state, log = result
     standing = [k for i, k in enumerate(kicks) if i not in undone]

@@ -16,7 +16,7 @@ from ... import schemas
 from ...domain import STATUSES
 from ..security.viewer import TokenRequestSchema
 from .openapi_shapes import (
-    ERROR_CODES, CompetitionListSchema, ErrorSchema, EventListSchema, IngestResultSchema, MatchListSchema,
+    CompetitionListSchema, ErrorSchema, EventListSchema, IngestResultSchema, MatchListSchema,
     MatchViewSchema, StandingsSchema, TokenSchema,
 )
 

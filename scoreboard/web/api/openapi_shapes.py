@@ -46,7 +46,8 @@ class ShootoutSchema(Schema):
 
 class PeriodInfoSchema(Schema):
     period = fields.Integer(required=True)
-    name = fields.String(required=True, metadata={"description": "\"1st half\", \"Extra time 2nd half\", \"Q3\", \"OT\""})
+    name = fields.String(required=True, metadata={
+        "description": "\"1st half\", \"Extra time 2nd half\", \"Q3\", \"OT\""})
     start = fields.Integer(required=True, metadata={"description": "clock seconds at its start"})
     end = fields.Integer(required=True, metadata={"description": "clock seconds at its regular end"})
     break_ = fields.String(data_key="break", required=True, allow_none=True, metadata={
@@ -75,12 +76,14 @@ class MatchViewSchema(Schema):
     period_name = fields.String(required=True)
     score = fields.Nested(ScoreSchema, required=True)
     clock = fields.Nested(ClockSchema, required=True)
-    added_time = fields.Integer(required=True, allow_none=True, metadata={"description": "minutes shown for this period"})
+    added_time = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "minutes shown for this period"})
     shootout = fields.Nested(ShootoutSchema, required=True, allow_none=True)
     winner = fields.String(required=True, allow_none=True, validate=validate.OneOf(("home", "away", "draw")))
     decided_by = fields.String(required=True, allow_none=True, validate=validate.OneOf(
         ("normal_time", "extra_time", "overtime", "penalties")))
-    result = fields.String(required=True, allow_none=True, metadata={"description": "\"Argentina win 4–2 on penalties\""})
+    result = fields.String(required=True, allow_none=True, metadata={
+        "description": "\"Argentina win 4–2 on penalties\""})
     seq = fields.Integer(required=True, metadata={"description": "seq of the last event (0: none)"})
     retracted = fields.List(fields.Integer(), required=True, metadata={"description": "retracted seqs"})
     countdown = fields.Boolean(required=True, metadata={"description": "the clock shows time left (basketball)"})
