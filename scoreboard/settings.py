@@ -122,6 +122,17 @@ class Settings:
     ingest_burst: int = _opt("events one API key may post at once before ingest_rate applies")
     ws_auth_timeout: float = _opt("seconds a WebSocket that must authenticate has to send its auth message")
     ws_idle_timeout: float = _opt("seconds a WebSocket may stay open without any subscription (0 = no limit)")
+    # Notifications (README "Notifications"): Web Push and webhooks.
+    vapid_private_key: str = _opt("VAPID key for Web Push, PEM or base64url (empty: made once and kept in the store)")
+    vapid_subject: str = _opt("contact push services may write to: mailto:you@example.com or https://your.site")
+    outbound_allow_private: bool = _opt(
+        "let webhooks and push endpoints use http and private, loopback or link-local addresses (tests, private networks)")
+    push_ttl: int = _opt("seconds a push service keeps an undelivered push (a phone that is off); older events are not pushed")
+    push_concurrency: int = _opt("push requests in flight per sender")
+    push_processes: int = _opt("sender processes for pushes (0: send from the server's own loop)")
+    push_nice: int = _opt("how much lower the sender processes' CPU priority is than the server's (0-19)")
+    webhook_max_age: float = _opt("seconds a webhook delivery is retried before its endpoint is disabled")
+    webhook_timeout: float = _opt("seconds a webhook receiver has to answer")
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -155,6 +166,24 @@ class Settings:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:
             raise SettingsError("ws_auth_timeout: must be greater than 0")
+        self._check_notify()
+
+    def _check_notify(self) -> None:
+        for name in ("push_ttl", "push_concurrency"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name}: must be at least 1")
+        if self.push_processes < 0:
+            raise SettingsError("push_processes: must be 0 (the server's loop) or more")
+        if not 0 <= self.push_nice <= 19:
+            raise SettingsError("push_nice: must be between 0 and 19")
+        for name in ("webhook_max_age", "webhook_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be greater than 0")
+        if self.vapid_subject and not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise SettingsError("vapid_subject: must start with mailto: or https://")
+        if self.vapid_private_key and not _is_p256_key(self.vapid_private_key):
+            raise SettingsError("vapid_private_key: not a P-256 private key in PEM or base64url "
+                                "(make one: python -m scoreboard vapid-keys)")
 
     def public_dict(self) -> dict[str, Any]:
         """The settings with secrets masked, safe to log."""
@@ -162,10 +191,34 @@ class Settings:
         shown["api_keys"] = f"<{len(self.api_keys)} keys>"
         shown["secret"] = "<set>" if self.secret else "<random per start>"
         shown["metrics_token"] = "<set>" if self.metrics_token else "<none: open>"
+        shown["vapid_private_key"] = "<set>" if self.vapid_private_key else "<kept in the store>"
         if self.redis_url and "@" in self.redis_url:
             scheme, rest = self.redis_url.split("://", 1)
             shown["redis_url"] = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
         return shown
+
+
+def _is_p256_key(text: str) -> bool:
+    """Whether `text` is what notify.vapid.load_private_key reads (checked here at start-up, so
+    a bad key stops the service with one line instead of failing at the first push)."""
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+            return isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        if len(raw) != 32:
+            return False
+        ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+        return True
+    except (ValueError, TypeError, binascii.Error):
+        return False
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
