@@ -68,7 +68,8 @@ export function withFrame(match, msg) {
   }
   return next;
 }
-export const periodLabel = (period) => (period ? `Period ${period}` : "");
+/** "Period 2", only for a view without the service's status label ("2nd half" says it). */
+export const periodLabel = (match) => (match.period && !match.status_label ? `Period ${match.period}` : "");
 
 export function teamName(match, side) {
   if (side === "home") return match.home;
@@ -154,7 +155,7 @@ export function paintMatch(root, match) {
     status.textContent = status.dataset.form === "short" ? shortStatus(match) : longStatus(match);
     status.dataset.status = match.status;
   }
-  setText(root, ".period", periodLabel(match.period));
+  setText(root, ".period", periodLabel(match));
   root.dataset.seq = String(match.seq);
   if (root.dataset.status !== undefined) root.dataset.status = match.status;
   if (root.dataset.leader !== undefined) root.dataset.leader = leader(match);

@@ -293,7 +293,7 @@ a{color:var(--mu);flex:none}
           : match.score.away > match.score.home ? "away" : "");
         card.className = `c ${match.status}${match.status === "finished" && ahead ? ` l${ahead[0]}` : ""}`;
         period.textContent = match.status === "scheduled" && match.starts_at ? kickoff(match.starts_at)
-          : match.period && match.status !== "finished" ? `Period ${match.period}` : "";
+          : match.period && !match.status_label && match.status !== "finished" ? `Period ${match.period}` : "";
         context.textContent = [match.competition, match.stage].filter(Boolean).join(" · ");
         const ev = match.last;
         const side = ev && (ev.team === "home" ? match.home : ev.team === "away" ? match.away : "");

@@ -73,7 +73,7 @@ def test_widget_and_iframe_on_another_origin_update_live(
     frame = page.frame_locator("#frame")
     for card in (script_card, placeholder_card):
         expect(card.locator(".h")).to_have_text("Lions")
-        expect(card.locator(".st")).to_have_text("Live")
+        expect(card.locator(".st")).to_have_text("1st half")   # the sport's own words
         expect(card.locator(".d")).to_have_class("d live")
     expect(compact_card.locator(".a")).to_have_text("Wolves")
     expect(frame.locator("#conn")).to_have_attribute("data-state", "live")
@@ -156,7 +156,7 @@ def test_widget_with_a_token_shows_a_private_match_to_that_widget_only(
     owner = page.locator(f'[data-scoreboard-match="{private}"]:not(#tokenless)')
     open_card = page.locator("#public")
     expect(owner.locator(".h")).to_have_text("Owls")
-    expect(owner.locator(".st")).to_have_text("Live")
+    expect(owner.locator(".st")).to_have_text("1st half")
     expect(open_card.locator(".h")).to_have_text("Lions")
     expect(owner.locator(".d")).to_have_class("d live")
     expect(open_card.locator(".d")).to_have_class("d live")

@@ -53,8 +53,10 @@ def short_status(match: Match) -> str:
     return SHORT_STATUS.get(status, status)
 
 
-def period_label(period: int | None) -> str:
-    return f"Period {period}" if period else ""
+def period_label(match: Match) -> str:
+    """"Period 2", only for a view without the service's status label ("2nd half" says it)."""
+    period = match.get("period")
+    return f"Period {period}" if period and not match.get("status_label") else ""
 
 
 def leader(match: Match) -> str:
