@@ -1,4 +1,4 @@
-# Two commands: `make run` serves http://127.0.0.1:8080 on the embedded default,
+# Two commands: `make run` serves http://127.0.0.1:8080 (or $PORT) on the embedded default,
 # `make test` runs the whole suite. Both create .venv when it is missing.
 # While working: `make test-fast` (the suite without the tests marked slow) and `make lint`.
 PYTHON ?= python3
@@ -23,9 +23,14 @@ $(VENV)/.installed-test: setup.py setup.cfg pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# A local scorekeeper key so curl and /console work at once; set your own for anything real.
+# The built-in local scorekeeper key `dev-key`, so curl and /console work at once (the console
+# names it); it is used only while SCOREBOARD_API_KEYS is unset: set your keys for anything real.
+# PORT=9000 make run (or make run PORT=9000) serves on another port.
+# `exec`: the server takes the recipe shell's place, so a SIGTERM to `make run` (make hands it
+# to its child) reaches the server, which drains and stops, instead of orphaning it.
+run: export SCOREBOARD_DEV_KEY ?= true
 run: install
-	SCOREBOARD_API_KEYS="$${SCOREBOARD_API_KEYS:-dev-key}" $(BIN)/python -m scoreboard serve
+	exec $(BIN)/python -m scoreboard serve
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

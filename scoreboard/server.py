@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .logs import setup_logging
-from .settings import Settings
+from .settings import DEV_KEY, Settings
 from .web.metrics import METRICS_KEY
 from .web.app import close_live_connections, create_app
 from .web.keys import CONNECTIONS_KEY
@@ -88,7 +88,10 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     log.info("scoreboard serving on http://%s:%s (%s, %s loop)", settings.host, settings.port,
              "redis " + settings.public_dict()["redis_url"] if settings.redis_url else f"sqlite {settings.db}",
              _loop_name(asyncio.get_running_loop()))
-    if not settings.api_keys:
+    if settings.uses_dev_key:
+        log.warning("scorekeepers use the public local key %r (make run): set SCOREBOARD_API_KEYS "
+                    "for anything others can reach", DEV_KEY)
+    elif not settings.api_keys:
         log.warning("no SCOREBOARD_API_KEYS set: nobody can post events")
     ephemeral = ephemeral_storage_warning(settings, os.environ)
     if ephemeral:

@@ -21,6 +21,9 @@ from typing import Any, TypeVar
 
 from .resources import default_config_text
 
+# The local scorekeeper key of `make run` (dev_key = true): public, printed in the README and
+# on /console, so it is used only when no api_keys are set and never masked in logs.
+DEV_KEY = "dev-key"
 PLATFORM_ENV = {"host": "HOST", "port": "PORT", "redis_url": "REDIS_URL",
                 "web_concurrency": "WEB_CONCURRENCY"}
 _Class = TypeVar("_Class", bound=type)
@@ -92,6 +95,8 @@ class Settings:
     port: int = _opt("TCP port to listen on")
     db: str = _opt("SQLite file of the embedded default (created on first start)")
     api_keys: tuple[str, ...] = _opt("comma-separated scorekeeper API keys")
+    dev_key: bool = _opt(f"with no api_keys, accept the public local key {DEV_KEY!r} and name it on /console "
+                         "(make run; never on a public host)")
     redis_url: str = _opt("redis:// or rediss:// URL; when set, state and fan-out live in Redis")
     redis_tls_insecure: bool = _opt("accept a self-signed certificate on rediss:// (hosted Redis)")
     redis_prefix: str = _opt("prefix of every Redis key (several services can share one Redis)")
@@ -157,7 +162,7 @@ class Settings:
         if any(not key for key in self.api_keys):
             raise SettingsError("api_keys: contains an empty key")
         if self.secret and len(self.secret.encode()) < 32:
-            raise SettingsError("secret: must be at least 32 bytes (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+            raise SettingsError("secret: must be at least 32 bytes (try: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
         for name in ("token_max_ttl", "max_subscriptions", "ingest_burst"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
@@ -184,6 +189,16 @@ class Settings:
         if self.vapid_private_key and not _is_p256_key(self.vapid_private_key):
             raise SettingsError("vapid_private_key: not a P-256 private key in PEM or base64url "
                                 "(make one: python -m scoreboard vapid-keys)")
+
+    @property
+    def scorekeeper_keys(self) -> tuple[str, ...]:
+        """The keys in force: api_keys, else the built-in local key when dev_key is on."""
+        return self.api_keys or ((DEV_KEY,) if self.dev_key else ())
+
+    @property
+    def uses_dev_key(self) -> bool:
+        """True when the only key is the public DEV_KEY: pages may then print it."""
+        return self.dev_key and not self.api_keys
 
     def public_dict(self) -> dict[str, Any]:
         """The settings with secrets masked, safe to log."""

@@ -5,6 +5,7 @@ import { LiveFeed, requestedTransport } from "./live.js";
 import { MatchView } from "./match-view.js";
 import { connectionBadge } from "./notify.js";
 import { explain, newEventId, postJson, getJson } from "./console-api.js";
+import { fitNames, keepNamesFitted } from "./fit.js";
 
 const KEY_STORAGE = "scoreboard.apiKey";
 const MATCH_STORAGE = "scoreboard.consoleMatch";
@@ -56,8 +57,15 @@ function showKeyState() {
   const hasKey = Boolean(apiKey());
   $("key-form").hidden = hasKey;
   $("key-saved").hidden = !hasKey;
+  if ($("dev-key-hint")) $("dev-key-hint").hidden = hasKey;
   matchPanel.hidden = !hasKey;
   if (!hasKey) controlPanel.hidden = true;
+}
+
+function useKey(key) {
+  sessionStorage.setItem(KEY_STORAGE, key);
+  showKeyState();
+  loadMatches();
 }
 
 $("key-form").addEventListener("submit", (e) => {
@@ -65,11 +73,12 @@ $("key-form").addEventListener("submit", (e) => {
   const input = $("api-key");
   const key = input.value.trim();
   if (!key) return;
-  sessionStorage.setItem(KEY_STORAGE, key);
   input.value = "";
-  showKeyState();
-  loadMatches();
+  useKey(key);
 });
+
+// Only on a local service running with the public built-in key (make run): see console.html.
+$("use-dev-key")?.addEventListener("click", (e) => useKey(e.currentTarget.dataset.key));
 
 $("forget-key").addEventListener("click", () => {
   sessionStorage.removeItem(KEY_STORAGE);
@@ -140,6 +149,8 @@ function follow(matchId) {
   controlPanel.hidden = false;
   matchRoot.dataset.match = matchId;
   matchRoot.querySelector(".view-link").href = `/matches/${encodeURIComponent(matchId)}`;
+  // The embed guide with this match's snippets (a private match needs a token there too).
+  matchRoot.querySelector(".embed-guide-link").href = `/embed?match=${encodeURIComponent(matchId)}`;
   view = null;
   $("timeline").replaceChildren();
   if (feed) {
@@ -189,6 +200,7 @@ function paintTeamNames() {
     for (const el of document.querySelectorAll(`.name-${side}`)) el.textContent = view.match[side];
     $("card-team").querySelector(`option[value=${side}]`).textContent = view.match[side];
   }
+  fitNames(controlPanel.querySelector(".pad"));
 }
 
 // -- recording events ------------------------------------------------------------------------
@@ -332,4 +344,5 @@ controlPanel.addEventListener("click", (e) => {
 });
 
 showKeyState();
+keepNamesFitted(controlPanel);
 if (apiKey()) loadMatches();

@@ -2,7 +2,7 @@
 // and the console's view of the match it is scoring.
 import {
   eventItem, eventTitle, eventDetail, markRetracted, paintMatch, flash, scoreSentence,
-  minuteLabel,
+  minuteLabel, withFrame,
 } from "./render.js";
 import { announce, toast, systemNotify } from "./notify.js";
 
@@ -41,10 +41,7 @@ export class MatchView {
   applyEvent(msg) {
     const ev = msg.event;
     const before = this.match.score;
-    this.match = {
-      ...this.match, score: msg.score, status: msg.status ?? this.match.status,
-      period: msg.period ?? this.match.period, seq: msg.seq,
-    };
+    this.match = withFrame(this.match, msg);
     this.events.set(ev.seq, ev);
     if (ev.type === "retract") this._retract(ev.target);
     paintMatch(this.root, this.match);

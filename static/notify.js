@@ -13,23 +13,40 @@ const CONNECTION_LABELS = {
   offline: "Offline",
 };
 
-/** Keep the #conn badge in step with the live feed; its Retry button reconnects at once. */
+// The page arrives already showing the current score, and its first connection usually opens
+// well within a second. Saying "Connecting…" meanwhile only makes a fan doubt a page that is
+// current, so the badge stays hidden until the feed reports a state, or this long passes
+// without one (then "Connecting…" is news: something is slow).
+export const CONNECTING_NOTICE_MS = 1500;
+
+/**
+ * Keep the #conn badge in step with the live feed; its Retry button reconnects at once.
+ * Returns the feed's onState(state, info). The badge shows what the feed last reported and
+ * nothing else: once a state is reported no timer can paint an older one over it.
+ */
 export function connectionBadge(feedRef) {
   const badge = document.getElementById("conn");
   if (!badge) return () => {};
-  badge.hidden = false;
   const label = badge.querySelector(".conn-label");
+  const detail = badge.querySelector(".conn-detail");
   const retry = badge.querySelector(".conn-retry");
   if (retry) retry.addEventListener("click", () => feedRef().reconnectNow());
-  return (state, info = {}) => {
+  let reported = false;
+  const paint = (state, info = {}) => {
+    badge.hidden = false;
     badge.dataset.state = state;
     badge.dataset.transport = info.transport || "";
-    let text = CONNECTION_LABELS[state] || state;
-    if (state === "offline" && info.retryInMs !== undefined) {
-      text = `Offline · retrying in ${Math.max(1, Math.round(info.retryInMs / 1000))} s`;
+    label.textContent = CONNECTION_LABELS[state] || state;
+    if (detail) {
+      detail.textContent = state === "offline" && info.retryInMs !== undefined
+        ? ` · retrying in ${Math.max(1, Math.round(info.retryInMs / 1000))} s` : "";
     }
-    label.textContent = text;
     if (retry) retry.hidden = state !== "offline" && state !== "reconnecting";
+  };
+  setTimeout(() => { if (!reported) paint("connecting"); }, CONNECTING_NOTICE_MS);
+  return (state, info) => {
+    reported = true;
+    paint(state, info);
   };
 }
 

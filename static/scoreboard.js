@@ -1,8 +1,10 @@
 // Fan pages: keeps the server-rendered match page, embed card and match list live.
 import { LiveFeed, requestedTransport } from "./live.js";
 import { MatchView } from "./match-view.js";
-import { paintMatch, flash, scoreSentence } from "./render.js";
+import { paintCard, flash, scoreSentence, withFrame } from "./render.js";
 import { announce, connectionBadge } from "./notify.js";
+import { keepNamesFitted } from "./fit.js";
+import { localizeTimes } from "./time.js";
 import { setupPush } from "./push.js";
 
 function readInitialState() {
@@ -32,17 +34,8 @@ function bootIndex(list) {
   const cards = new Map(
     [...list.querySelectorAll("li.card")].map((li) => [li.dataset.match, li]),
   );
-  const views = new Map();   // matchId -> {home, away, score, ...} as last painted
-  for (const [id, li] of cards) {
-    views.set(id, {
-      id, home: li.querySelector(".team.home").textContent,
-      away: li.querySelector(".team.away").textContent,
-      score: {
-        home: Number(li.querySelector(".score-home").textContent),
-        away: Number(li.querySelector(".score-away").textContent),
-      },
-    });
-  }
+  // matchId -> match view as last painted: the server's first paint, then each frame over it.
+  const views = new Map((readInitialState()?.matches || []).map((m) => [m.id, m]));
   const empty = document.getElementById("empty");
   const pending = new Set();
 
@@ -51,17 +44,17 @@ function bootIndex(list) {
     let li = cards.get(match.id);
     if (!li) {
       li = document.getElementById("card-template").content.firstElementChild.cloneNode(true);
-      li.dataset.match = match.id;
-      li.querySelector("a").href = `/matches/${encodeURIComponent(match.id)}`;
       cards.set(match.id, li);
       list.prepend(li);
       if (empty) empty.hidden = true;
     }
     const before = views.get(match.id);
     views.set(match.id, match);
-    paintMatch(li, match);
-    if (before && (before.score.home !== match.score.home || before.score.away !== match.score.away)) {
-      flash(li.querySelector(".score"));
+    paintCard(li, match);
+    if (!before) return;
+    if (before.score.home !== match.score.home) flash(li.querySelector(".score-home"));
+    if (before.score.away !== match.score.away) flash(li.querySelector(".score-away"));
+    if (before.score.home !== match.score.home || before.score.away !== match.score.away) {
       announce(`Score update: ${scoreSentence(match)}`);
     }
   };
@@ -69,8 +62,7 @@ function bootIndex(list) {
   const onEvent = async (msg) => {
     const known = views.get(msg.match_id);
     if (known && known.home !== undefined) {
-      upsert({ ...known, score: msg.score, status: msg.status ?? known.status,
-               period: msg.period ?? known.period, seq: msg.seq });
+      upsert(withFrame(known, msg));
       return;
     }
     // A match we have never seen: its team names are not in an event, ask once.
@@ -100,6 +92,8 @@ function bootIndex(list) {
   window.scoreboardFeed = feed;
 }
 
+localizeTimes();
+keepNamesFitted();
 const root = document.querySelector("[data-live]");
 if (root && (root.dataset.live === "match" || root.dataset.live === "embed")) bootMatch(root);
 else if (root && root.dataset.live === "index") bootIndex(root);

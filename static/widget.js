@@ -22,11 +22,13 @@
     let timer = 0;
     let sent = new Set();        // ids the current connection is subscribed to
     let refused = false;         // the server refused the token: wait for a new page
+    let state = "";              // of the connection, for cards mounted after it was reported
 
     function add(id, host, options) {
       const card = mountCard(host, id, options);
       if (!cards.has(id)) cards.set(id, new Set());
       cards.get(id).add(card);
+      if (state) card.state(state);
       if (matches.has(id)) card.paint(matches.get(id));
       if (sent.has(id)) return;
       if (socket && !sse && socket.readyState === 1) return subscribe([id]);
@@ -174,31 +176,43 @@
       for (const card of cards.get(id) || []) card.paint(match, changed);
     }
 
-    function setState(state) {
-      for (const set of cards.values()) for (const card of set) card.state(state);
+    function setState(next) {
+      state = next;
+      for (const set of cards.values()) for (const card of set) card.state(next);
     }
 
     return { add };
   }
 
-  const CSS = `:host{all:initial;display:block;max-width:420px;font:14px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;--bg:#fff;--fg:#14171a;--mu:#5b6570;--ln:#d9dee3;--lv:#13883b;--fl:#ffe27a}
-:host([data-theme=dark]){--bg:#1a1f25;--fg:#eef1f4;--mu:#a4adb7;--ln:#2c333b;--lv:#4fd47c;--fl:#7a6400}
-.c{background:var(--bg);color:var(--fg);border:1px solid var(--ln);border-radius:10px;padding:8px 12px}
-.t{display:flex;gap:6px;align-items:center;color:var(--mu);font-size:12px}
-.st{border:1px solid var(--ln);border-radius:99px;padding:0 7px;color:var(--fg)}
-.st.live{background:var(--lv);border-color:var(--lv);color:#fff}
-.d{margin-left:auto;width:8px;height:8px;border-radius:50%;background:var(--mu)}
+  // The same card as /embed/{id} (style.css "iframe card"): status line, a row per team with
+  // its score, the last event and a link. Text 14 px and up; the wrapper's padding keeps
+  // stacked widgets apart whatever the host page's CSS does.
+  const CSS = `:host{all:initial;display:block;max-width:420px;min-width:0;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;--bg:#fff;--fg:#0f1419;--mu:#55606c;--ln:#dce1e7;--lv:#067a39;--ol:#fff;--fl:#ffe27a}
+:host([data-theme=dark]){--bg:#151b22;--fg:#eef1f4;--mu:#a3adb8;--ln:#29323c;--lv:#3fcf78;--ol:#04210f;--fl:#6b5800}
+.w{padding:6px 0}
+.c{background:var(--bg);color:var(--fg);border:1px solid var(--ln);border-radius:12px;padding:9px 13px}
+.t,.f{display:flex;gap:8px;align-items:center;color:var(--mu);font-size:14px;white-space:nowrap;min-width:0;overflow:hidden}
+.st{border:1px solid var(--ln);border-radius:99px;padding:0 8px;color:var(--fg);font-weight:700}
+.st.live{background:var(--lv);border-color:var(--lv);color:var(--ol)}.st.half_time{border-color:var(--lv);color:var(--lv)}
+.cx,.l{min-width:0;overflow:hidden;text-overflow:ellipsis}.p:not(:empty)+.cx:not(:empty):before{content:"· "}
+.d{flex:none;margin-left:auto;width:8px;height:8px;border-radius:50%;background:var(--mu)}
 .d.live{background:var(--lv)}.d.reconnecting{background:#e69500}.d.offline{background:#c62828}
-.s{display:grid;grid-template-columns:1fr auto 1fr;gap:8px;align-items:center;margin:4px 0;font-weight:600}
-.h{text-align:right;overflow-wrap:anywhere}.a{overflow-wrap:anywhere}
-.sc{font-size:24px;font-weight:800;font-variant-numeric:tabular-nums;white-space:nowrap}
-.sc span{display:inline-block;padding:0 2px;border-radius:5px}
-.f{animation:f 1.5s ease-out}@keyframes f{0%,30%{background:var(--fl)}}
-.l{color:var(--mu);font-size:12px;min-height:16px;overflow-wrap:anywhere}
-a{color:var(--mu);font-size:11px}
-.k .c{display:flex;align-items:center;gap:8px;padding:4px 10px}.k .s{flex:1;margin:0}.k .sc{font-size:18px}.k .l,.k a,.k .p{display:none}
+.g{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:2px 12px;align-items:center;margin:5px 0}
+.h,.a{font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;overflow-wrap:normal}
+.n{font-size:20px;font-weight:800;font-variant-numeric:tabular-nums;text-align:right;padding:0 2px;border-radius:4px}
+.scheduled .n{visibility:hidden}.lh .a,.lh .as,.la .h,.la .hs{color:var(--mu);font-weight:500}
+.f{justify-content:space-between}.l{flex:1}
+a{color:var(--mu);flex:none}
+.z .g,.z .f{display:none}
+.fl{animation:f 1.5s ease-out}@keyframes f{0%,30%{background:var(--fl)}}
+.k .c{display:flex;align-items:center;gap:8px;padding:5px 11px}.k .t{display:contents}.k .p,.k .cx,.k .f{display:none}
+.k .g{display:flex;flex:1;min-width:0;margin:0;gap:6px;order:1}.k .h,.k .a{white-space:nowrap}.k .d{order:2}.k .h{flex:1;text-align:right;order:1}.k .hs{order:2}.k .hs:after{content:"–";color:var(--mu);padding-left:2px}.k .as{order:3}.k .a{flex:1;order:4}
 .x{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}`;
   let sheet = null;
+  const LABELS = {
+    scheduled: "Scheduled", live: "Live", half_time: "Half time", finished: "Full time",
+    postponed: "Postponed", abandoned: "Abandoned",
+  };
 
   function mountCard(host, id, options) {
     host.dataset.scoreboardMatch = id;
@@ -223,70 +237,91 @@ a{color:var(--mu);font-size:11px}
       parent.append(node);
       return node;
     };
-    const wrap = el("div", options.compact !== undefined && options.compact !== "false" ? "k" : "", root);
+    const compact = options.compact !== undefined && options.compact !== "false";
+    const wrap = el("div", compact ? "w k" : "w", root);
     const card = el("div", "c", wrap);
     card.setAttribute("role", "group");
     card.setAttribute("aria-label", "Live score");
     const top = el("div", "t", card);
     const status = el("span", "st", top, "…");
     const period = el("span", "p", top);
+    const context = el("span", "cx", top);
     const dot = el("i", "d", top);
     dot.setAttribute("title", "Connecting");
-    const line = el("div", "s", card);
-    const home = el("span", "h", line);
-    const score = el("b", "sc", line);
-    const homeScore = el("span", "", score, "–");
-    score.append("–");
-    const awayScore = el("span", "", score, "–");
-    const away = el("span", "a", line);
-    const last = el("div", "l", card);
-    const link = el("a", "", card, "Live on Scoreboard ↗");
+    const grid = el("div", "g", card);
+    const home = el("span", "h", grid);
+    const homeScore = el("b", "n hs", grid);
+    el("span", "x", grid, ", ");
+    const away = el("span", "a", grid);
+    const awayScore = el("b", "n as", grid);
+    const foot = el("div", "f", card);
+    const last = el("span", "l", foot);
+    const link = el("a", "", foot, "Live on Scoreboard ↗");
     link.href = `${origin}/matches/${encodeURIComponent(id)}`;
     link.target = "_blank";
     link.rel = "noopener";
     const spoken = el("span", "x", card);
     spoken.setAttribute("aria-live", "polite");
+    let gone = false;   // the service refused or does not know this match
 
-    const labels = {
-      scheduled: "Scheduled", live: "Live", half_time: "Half time", finished: "Full time",
-      postponed: "Postponed", abandoned: "Abandoned",
-    };
     const flash = (node) => {
-      node.classList.remove("f");
+      node.classList.remove("fl");
       void node.offsetWidth;
-      node.classList.add("f");
+      node.classList.add("fl");
+    };
+    const kickoff = (iso) => {
+      const date = new Date(iso);
+      return new Intl.DateTimeFormat(undefined, {
+        weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
+        year: date.getFullYear() === new Date().getFullYear() ? undefined : "numeric",
+      }).format(date);
     };
     return {
       paint(match, changed) {
+        gone = false;
+        card.classList.remove("z");
+        link.hidden = false;
         home.textContent = match.home;
         away.textContent = match.away;
         if (changed && homeScore.textContent !== String(match.score.home)) flash(homeScore);
         if (changed && awayScore.textContent !== String(match.score.away)) flash(awayScore);
         homeScore.textContent = match.score.home;
         awayScore.textContent = match.score.away;
-        status.textContent = labels[match.status] || match.status;
+        status.textContent = match.status_label || LABELS[match.status] || match.status;
         status.className = `st ${match.status}`;
-        period.textContent = match.period ? `Period ${match.period}` : "";
+        const ahead = match.winner || (match.score.home > match.score.away ? "home"
+          : match.score.away > match.score.home ? "away" : "");
+        card.className = `c ${match.status}${match.status === "finished" && ahead ? ` l${ahead[0]}` : ""}`;
+        period.textContent = match.status === "scheduled" && match.starts_at ? kickoff(match.starts_at)
+          : match.period && !match.status_label && match.status !== "finished" ? `Period ${match.period}` : "";
+        context.textContent = [match.competition, match.stage].filter(Boolean).join(" · ");
         const ev = match.last;
         const side = ev && (ev.team === "home" ? match.home : ev.team === "away" ? match.away : "");
         last.textContent = !ev ? "" : [
           ev.minute != null ? `${ev.minute}'` : "",
-          { goal: "Goal", points: `+${ev.value}`, card: "Card", period_start: "Period started",
-            period_end: ev.final ? "Full time" : "End of period", status: labels[ev.status] }[ev.type],
+          { goal: "Goal", points: `+${ev.value}`, period_start: "Period started",
+            card: { yellow: "Yellow card", red: "Red card", second_yellow: "Second yellow" }[ev.color] || "Card",
+            period_end: ev.final ? "Full time" : "End of period", status: LABELS[ev.status] }[ev.type],
           side, ev.player || "",
         ].filter(Boolean).join(" ");
         if (changed) {
           spoken.textContent = `${match.home} ${match.score.home}, ${match.away} ${match.score.away}`;
         }
       },
+      // Nothing to show or follow: say why, and link nowhere (the match page would say the same).
       missing(text) {
+        gone = true;
         status.textContent = text;
         status.className = "st";
-        dot.className = "d";   // not live: this card follows nothing
+        card.className = "c z";
+        link.hidden = true;
+        dot.className = "d";
+        dot.setAttribute("title", text);
       },
-      state(state) {
-        dot.className = `d ${state}`;
-        dot.setAttribute("title", state);
+      state(next) {
+        if (gone) return;
+        dot.className = `d ${next}`;
+        dot.setAttribute("title", next);
       },
     };
   }

@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS_KEY] = settings
     app[HUB_KEY] = hub
     app[SERVICE_KEY] = ScoreService(make_store(settings), hub, settings.snapshot_events)
-    app[KEYRING_KEY] = KeyRing(settings.api_keys)
+    app[KEYRING_KEY] = KeyRing(settings.scorekeeper_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
     setup_security(app, settings)

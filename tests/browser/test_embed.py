@@ -73,7 +73,7 @@ def test_widget_and_iframe_on_another_origin_update_live(
     frame = page.frame_locator("#frame")
     for card in (script_card, placeholder_card):
         expect(card.locator(".h")).to_have_text("Lions")
-        expect(card.locator(".st")).to_have_text("Live")
+        expect(card.locator(".st")).to_have_text("1st half")   # the sport's own words
         expect(card.locator(".d")).to_have_class("d live")
     expect(compact_card.locator(".a")).to_have_text("Wolves")
     expect(frame.locator("#conn")).to_have_attribute("data-state", "live")
@@ -81,16 +81,16 @@ def test_widget_and_iframe_on_another_origin_update_live(
     server.post(first, {"type": "goal", "team": "away", "player": "Stripes", "minute": 12})
     server.post(second, {"type": "period_start"}, {"type": "goal", "team": "home"})
     for card in (script_card, placeholder_card):
-        expect(card.locator(".sc span").last).to_have_text("1")
+        expect(card.locator(".as")).to_have_text("1")
         expect(card.locator(".l")).to_contain_text("Stripes")
-    expect(compact_card.locator(".sc span").first).to_have_text("1")
+    expect(compact_card.locator(".hs")).to_have_text("1")
     expect(frame.locator(".score-away")).to_have_text("1")
     expect(frame.locator(".last-event")).to_contain_text("Stripes")
 
     # The host page's hostile CSS does not reach into the card.
     color = script_card.locator(".h").evaluate("el => getComputedStyle(el).color")
     assert color != "rgb(255, 0, 0)"
-    assert script_card.locator(".sc span").first.is_visible()
+    assert script_card.locator(".hs").is_visible()
 
     opened, still_open = page.evaluate("[window.__opened, window.__open]")
     kind = "WebSocket" if transport == "ws" else "EventSource"
@@ -100,7 +100,8 @@ def test_widget_and_iframe_on_another_origin_update_live(
 
 
 def test_embed_page_allows_framing_and_documents_snippets(server: ServerProcess, page: Any) -> None:
-    """/embed shows copy-paste snippets naming this host; /embed/{id} may be framed."""
+    """/embed shows copy-paste snippets naming this host (and the match of ?match=); /embed/{id}
+    may be framed."""
     match_id = server.create_match("Lions", "Tigers", unique_id("docs"))["id"]
     response = page.goto(f"{server.url}/embed/{match_id}")
     assert "frame-ancestors *" in response.headers["content-security-policy"]
@@ -108,6 +109,11 @@ def test_embed_page_allows_framing_and_documents_snippets(server: ServerProcess,
     snippet = page.locator("#snippet-script")
     expect(snippet).to_contain_text(f'<script src="{server.url}/static/widget.js" data-match=')
     expect(page.locator("#snippet-iframe")).to_contain_text(f"{server.url}/embed/")
+    # From the console's "Embed ↗": the guide's snippets and preview are for that match.
+    page.goto(f"{server.url}/embed?match={match_id}")
+    expect(snippet).to_contain_text(f'data-match="{match_id}"')
+    expect(page.locator("#snippet-iframe")).to_contain_text(f"{server.url}/embed/{match_id}")
+    expect(page.locator(f'.preview [data-scoreboard-match="{match_id}"] .h')).to_have_text("Lions")
 
 
 PRIVATE_HOST_PAGE = """<!doctype html>
@@ -150,16 +156,16 @@ def test_widget_with_a_token_shows_a_private_match_to_that_widget_only(
     owner = page.locator(f'[data-scoreboard-match="{private}"]:not(#tokenless)')
     open_card = page.locator("#public")
     expect(owner.locator(".h")).to_have_text("Owls")
-    expect(owner.locator(".st")).to_have_text("Live")
+    expect(owner.locator(".st")).to_have_text("1st half")
     expect(open_card.locator(".h")).to_have_text("Lions")
     expect(owner.locator(".d")).to_have_class("d live")
     expect(open_card.locator(".d")).to_have_class("d live")
 
     server.post(private, {"type": "goal", "team": "home", "player": "Secret"})
     server.post(public, {"type": "goal", "team": "away"})
-    expect(owner.locator(".sc span").first).to_have_text("1")
+    expect(owner.locator(".hs")).to_have_text("1")
     expect(owner.locator(".l")).to_contain_text("Secret")
-    expect(open_card.locator(".sc span").last).to_have_text("1")
+    expect(open_card.locator(".as")).to_have_text("1")
 
     kind = "WebSocket" if transport == "ws" else "EventSource"
     assert page.evaluate("window.__open") == {kind: 2}     # one per token, none shared
@@ -172,7 +178,8 @@ def test_widget_with_a_token_shows_a_private_match_to_that_widget_only(
     refused = page.locator("#tokenless")
     expect(refused.locator(".st")).to_have_text("Private match")
     assert refused.locator(".h").text_content() == ""
-    assert refused.locator(".sc").text_content() == "–––"
+    assert refused.locator(".hs").text_content() == "" and not refused.locator(".hs").is_visible()
+    expect(refused.locator("a")).to_be_hidden()   # nothing to link to
     assert "Secret" not in (refused.locator(".l").text_content() or "")
     expect(open_card.locator(".d")).to_have_class("d live")   # the refusal closed nothing
     ARTIFACTS.mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ def test_goal_posted_via_api_appears_within_a_second(server: ServerProcess, page
     match_id = server.create_match("Argentina", "France", unique_id("arg-fra"))["id"]
     server.post(match_id, {"type": "period_start", "period": 1})
     open_live(page, f"{server.url}/matches/{match_id}")
-    expect(page.locator("#match .status")).to_have_text("Live")
+    expect(page.locator("#match .status")).to_have_text("1st half")
     page.evaluate("window.__notReloaded = true")
 
     started = time.monotonic()
@@ -49,7 +49,7 @@ def test_first_paint_needs_no_javascript(server: ServerProcess, browser: Any) ->
         page = context.new_page()
         page.goto(f"{server.url}/matches/{match_id}")
         expect(page.locator("#match .score-home")).to_have_text("1")
-        expect(page.locator("#match .period")).to_have_text("Period 1")
+        expect(page.locator("#match .status")).to_have_text("1st half")   # says the period too
         expect(page.locator('#timeline li[data-seq="3"]')).to_have_class("ev ev-goal retracted")
         expect(page.locator('#timeline li[data-seq="4"]')).to_contain_text("offside")
     finally:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import re
+from html import unescape
 from typing import Any
 
 import jsonschema_rs
@@ -14,7 +15,7 @@ from scoreboard.web.app import create_app
 from support import AUTH, create_match, post_events
 
 # The document and its page describe the API; they are not part of it.
-DOC_ROUTES = {("GET", "/api/openapi.json"), ("GET", "/api/docs")}
+DOC_ROUTES = {("GET", "/api/openapi.json"), ("GET", "/api/docs"), ("GET", "/api/docs/protocol")}
 
 
 def api_routes(settings: Settings) -> set[tuple[str, str]]:
@@ -137,3 +138,25 @@ async def test_openapi_json_and_docs_page_are_served(client: Any) -> None:
     # No outside assets (examples may show https URLs as text).
     assert not re.search(r'(src|href|action)\s*=\s*["\']?(https?:)?//', html)
     assert "MatchView" in html and "GoalEvent" in html
+
+
+async def test_api_docs_serve_what_they_point_to(client: Any) -> None:
+    """A deployed service has no repository checkout: /api/docs points to the live-feed protocol
+    at /api/docs/protocol, which serves it, and every local link on both pages answers 200."""
+    spec = build_spec()
+    assert "/api/docs/protocol" in spec["info"]["description"]
+    pages = {}
+    for path in ("/api/docs", "/api/docs/protocol"):
+        response = await client.get(path)
+        assert response.status == 200 and response.content_type == "text/html", path
+        pages[path] = unescape(await response.text())
+        assert "architecture.md" not in pages[path].replace("docs/architecture.md</code> describes", ""), path
+    assert 'href="/api/docs/protocol"' in pages["/api/docs"]
+    protocol = pages["/api/docs/protocol"]
+    for fact in ('{"op": "subscribe", "matches": ["a", "b"], "since": {"a": 17}}', "1012", "1013",
+                 "Last-Event-ID", "event: problem", "<table>"):
+        assert fact in protocol, fact
+    links = {href for page in pages.values() for href in re.findall(r'href="(/[^"#]*)', page)}
+    assert "/api/docs" in links
+    for href in links:
+        assert (await client.get(href)).status == 200, href

@@ -60,7 +60,8 @@ def test_wheel_carries_the_data_folders(installed: Path, tmp_path: Path) -> None
 
 
 def test_installed_wheel_serves_pages_static_files_and_docs(installed: Path, tmp_path: Path) -> None:
-    """`scoreboard serve` from the wheel, in an empty directory, answers /, /static/widget.js and /api/docs."""
+    """`scoreboard serve` from the wheel, in an empty directory, answers /, /static/widget.js,
+    /api/docs and the live-feed protocol it links to (templates/docs/protocol.md)."""
     run_dir = tmp_path / "empty"
     run_dir.mkdir()
     server = ServerProcess(port=free_port(), db=tmp_path / "wheel.db",
@@ -68,13 +69,14 @@ def test_installed_wheel_serves_pages_static_files_and_docs(installed: Path, tmp
     server.start(env={"PYTHONPATH": ""}, timeout=30)
     try:
         pages = {}
-        for path in ("/", "/static/widget.js", "/api/docs"):
+        for path in ("/", "/static/widget.js", "/api/docs", "/api/docs/protocol"):
             with urllib.request.urlopen(server.url + path, timeout=5) as response:
                 assert response.status == 200, path
                 pages[path] = response.read()
         assert b"<html" in pages["/"]
         assert pages["/static/widget.js"] == (ROOT / "static" / "widget.js").read_bytes()
         assert b"/api/matches" in pages["/api/docs"]
+        assert b"Close codes" in pages["/api/docs/protocol"] and b"1012" in pages["/api/docs/protocol"]
     finally:
         assert server.stop() == 0
     assert list(run_dir.iterdir()) == []  # the SQLite file went where --db said, nothing else

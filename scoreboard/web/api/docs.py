@@ -1,4 +1,10 @@
-"""`GET /api/openapi.json` (the OpenAPI document) and `GET /api/docs` (it, readable, no JS)."""
+"""`GET /api/openapi.json` (the OpenAPI document), `GET /api/docs` (it, readable, no JS) and
+`GET /api/docs/protocol` (the live feeds, which OpenAPI cannot describe).
+
+The protocol page is templates/docs/protocol.md, rendered once at start-up: it is read through
+the page templates' loader, so it ships wherever the templates do and a deployed service (no
+repository checkout) serves every document its API pages point to.
+"""
 from __future__ import annotations
 
 import json
@@ -6,18 +12,35 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from markdown_it import MarkdownIt
 
 from .openapi import build_spec
 
 SPEC_KEY = web.AppKey("openapi", dict)
+PROTOCOL_KEY = web.AppKey("protocol_html", str)
+PROTOCOL_SOURCE = "docs/protocol.md"
 METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 
 
 def setup_api_docs(app: web.Application) -> None:
-    """Build the document once and add its two routes; call after the Jinja setup."""
+    """Build the documents once and add their routes; call after the Jinja setup."""
     app[SPEC_KEY] = build_spec()
+    app[PROTOCOL_KEY] = render_markdown(_template_source(app, PROTOCOL_SOURCE))
     app.router.add_get("/api/openapi.json", openapi_json, name="openapi")
     app.router.add_get("/api/docs", api_docs, name="api_docs")
+    app.router.add_get("/api/docs/protocol", protocol_docs, name="protocol_docs")
+
+
+def _template_source(app: web.Application, name: str) -> str:
+    env = aiohttp_jinja2.get_env(app)
+    assert env.loader is not None, "setup_api_docs runs after the Jinja setup"
+    source, _, _ = env.loader.get_source(env, name)
+    return source
+
+
+def render_markdown(text: str) -> str:
+    """CommonMark plus tables; raw HTML in the source is shown as text, never passed through."""
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 async def openapi_json(request: web.Request) -> web.Response:
@@ -31,6 +54,12 @@ async def api_docs(request: web.Request) -> web.Response:
         "operations": operations(spec),
         "schemas": schema_tables(spec),
         "security": spec["components"]["securitySchemes"],
+    })
+
+
+async def protocol_docs(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template("api_protocol.html", request, {
+        "body": request.app[PROTOCOL_KEY],
     })
 
 

@@ -205,7 +205,7 @@ def build_spec() -> dict[str, Any]:
     spec = APISpec(
         title=TITLE, version=VERSION, openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
         info={"description": "Live scores: scorekeepers post events, anyone reads public matches. "
-                             "Live feeds (/ws, /sse) are described in docs/architecture.md."},
+                             "Live feeds (/ws, /sse) are described at /api/docs/protocol."},
     )
     spec.components.security_scheme(
         "scorekeeper", {"type": "http", "scheme": "bearer", "description": "a scorekeeper API key"},

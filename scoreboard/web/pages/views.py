@@ -14,9 +14,13 @@ from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
 from scoreboard.resources import STATIC, TEMPLATES, data_dir
+from scoreboard.settings import DEV_KEY
 from scoreboard.web.security.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
 from scoreboard.web.security.viewer import require_viewer, viewer_from_request, visible
+
+from . import labels
+from .modules import ModuleGraph
 
 # The page timeline shows the same log tail a live snapshot carries, so a page and a
 # snapshot never disagree about how far back the timeline goes.
@@ -29,15 +33,6 @@ _CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
 
-STATUS_LABELS = {
-    "scheduled": "Scheduled",
-    "live": "Live",
-    "half_time": "Half time",
-    "finished": "Full time",
-    "postponed": "Postponed",
-    "abandoned": "Abandoned",
-}
-
 
 def setup_pages(app: web.Application) -> None:
     """Register the page routes, the /static/ route and the Jinja environment on `app`."""
@@ -46,22 +41,18 @@ def setup_pages(app: web.Application) -> None:
         loader=jinja2.FileSystemLoader(data_dir(TEMPLATES)),
         autoescape=True,
     )
-    env.globals["status_label"] = status_label
-    env.globals["period_label"] = period_label
+    env.globals.update(
+        status_label=labels.status_label, long_status=labels.long_status,
+        short_status=labels.short_status, period_label=labels.period_label,
+        leader=labels.leader, match_context=labels.match_context,
+        kickoff_text=labels.kickoff_text, module_graph=ModuleGraph(data_dir(STATIC)).modules,
+    )
     app.router.add_get("/", index, name="index")
     app.router.add_get("/matches/{match_id}", match_page, name="match_page")
     app.router.add_get("/console", console, name="console")
     app.router.add_get("/embed", embed_docs, name="embed_docs")
     app.router.add_get("/embed/{match_id}", embed_match, name="embed_match")
     app.router.add_static("/static/", data_dir(STATIC), name="static", append_version=False)
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
-
-
-def period_label(period: int | None) -> str:
-    return f"Period {period}" if period else ""
 
 
 def _render(
@@ -144,12 +135,18 @@ async def match_page(request: web.Request) -> web.Response:
 
 
 async def console(request: web.Request) -> web.Response:
-    return _render("console.html", request, {})
+    # The key is named only when it is the public built-in one (make run): a real key is
+    # never in a page.
+    dev_key = DEV_KEY if request.app[SETTINGS_KEY].uses_dev_key else None
+    return _render("console.html", request, {"dev_key": dev_key})
 
 
 async def embed_docs(request: web.Request) -> web.Response:
+    """How to embed; the snippets and preview use `?match=` (a public match), else the first."""
     matches = [m for m in await request.app[SERVICE_KEY].list_matches() if not m.get("private")]
-    example = matches[0]["id"] if matches else "MATCH-ID"
+    wanted = request.query.get("match")
+    chosen = next((m for m in matches if m["id"] == wanted), matches[0] if matches else None)
+    example = chosen["id"] if chosen else "MATCH-ID"
     return _render("embed.html", request, {
         "origin": _origin(request), "example": example, "has_match": bool(matches),
     })

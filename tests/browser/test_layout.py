@@ -1,0 +1,228 @@
+"""Every page at 1280 px and on a 390 px phone: nothing overflows its box, the header is one
+line, team names break only between words, the widget's text is readable, and screenshots of
+each page land in tests/browser/artifacts/layout-*.png for a person to look at."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS, HostSite, ServerProcess, expect
+from .layout import (
+    PHONE, WIDTHS, header_problems, new_context, overflow_problems, team_name_problems,
+    text_sizes,
+)
+
+# The boxes that hold names and scores: nothing inside them may run out of its own box.
+SCORE_BOXES = (".site-header", ".card", ".hero", ".console-match", ".embed-card", ".c")
+
+
+@pytest.fixture(scope="module")
+def scene(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A server of this module's own with the matches a fan would find on a busy day."""
+    server = ServerProcess(tmp_path_factory.mktemp("layout") / "layout.db")
+    server.start()
+    today = datetime.now(timezone.utc).replace(hour=15, minute=0, second=0, microsecond=0)
+    matches = {
+        "wolves": ("Wolverhampton Wanderers", "Brighton & Hove Albion", today),
+        "gladbach": ("Borussia Mönchengladbach", "Wolverhampton Wanderers", today + timedelta(days=1)),
+        "final": ("Argentina", "France", datetime(2022, 12, 18, 15, tzinfo=timezone.utc)),
+        "rematch": ("Argentina", "France", datetime(2030, 6, 18, 19, tzinfo=timezone.utc)),
+        # Longer than any real club: the layout must hold even so.
+        "stress": ("Borussia Mönchengladbach Amateure Zweite Mannschaft",
+                   "Wolverhampton Wanderers Women Football Club", today + timedelta(days=2)),
+    }
+    for match_id, (home, away, starts_at) in matches.items():
+        server.request("POST", "/api/matches", {"id": match_id, "home": home, "away": away,
+                                                "starts_at": starts_at.isoformat()})
+    server.post("wolves", {"type": "period_start"},
+                {"type": "goal", "team": "home", "player": "Hwang Hee-chan", "minute": 23},
+                {"type": "card", "team": "away", "color": "yellow", "player": "Pascal Groß", "minute": 31})
+    server.post("final", {"type": "period_start"},
+                {"type": "goal", "team": "home", "player": "Lionel Messi", "minute": 23, "penalty": True},
+                {"type": "goal", "team": "away", "player": "Kylian Mbappé", "minute": 80},
+                {"type": "period_end", "final": True})
+    yield {"server": server}
+    server.stop()
+
+
+WIDGET_HOST = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Club news</title>
+<style>body {{ font: 17px/1.5 Georgia, serif; max-width: 640px; margin: 0 auto; padding: 12px; }}</style>
+</head><body>
+<h1>Club news</h1>
+<p>Today's matches, live:</p>
+<script src="{server}/static/widget.js" data-match="wolves" async></script>
+<script src="{server}/static/widget.js" data-match="final" async></script>
+<script src="{server}/static/widget.js" data-match="rematch" data-theme="dark" async></script>
+<script src="{server}/static/widget.js" data-match="gladbach" data-compact async></script>
+<script src="{server}/static/widget.js" data-match="no-such-match" async></script>
+<p>And as an iframe:</p>
+<iframe src="{server}/embed/wolves" title="Live score" width="360" height="150" style="border:0; max-width:100%" loading="lazy"></iframe>
+</body></html>
+"""
+
+
+def open_page(context: Any, scene: dict[str, Any], host_site: HostSite, name: str) -> Any:
+    """One of the pages a fan, a scorekeeper or an embedder opens, ready to measure."""
+    server: ServerProcess = scene["server"]
+    page = context.new_page()
+    if name == "widgets":
+        host_site.pages["club-news.html"] = WIDGET_HOST.format(server=server.url)
+        page.goto(f"{host_site.url}/club-news.html")
+        expect(page.locator('[data-scoreboard-match="wolves"]').first.locator(".d")).to_have_class("d live")
+        expect(page.locator('[data-scoreboard-match="no-such-match"] .st')).to_have_text("Match not found")
+        expect(page.frame_locator("iframe").locator("#conn")).to_have_attribute("data-state", "live")
+        return page
+    if name == "console":
+        page.goto(f"{server.url}/console")
+        page.evaluate("sessionStorage.setItem('scoreboard.apiKey', 'testkey');"
+                      "sessionStorage.setItem('scoreboard.consoleMatch', 'wolves')")
+    path = {"index": "/", "match": "/matches/wolves", "long-match": "/matches/gladbach",
+            "console": "/console", "embed": "/embed?match=stress", "embed-card": "/embed/wolves",
+            "api-docs": "/api/docs", "protocol": "/api/docs/protocol"}[name]
+    page.goto(f"{server.url}{path}")
+    if name in ("index", "match", "long-match", "console", "embed-card"):
+        expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    if name == "console":
+        expect(page.locator("#match .team.home")).to_have_text("Wolverhampton Wanderers")
+    return page
+
+
+def screenshot(page: Any, name: str, width: int) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"layout-{name}-{width}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+PAGES = ("index", "match", "long-match", "console", "embed", "embed-card", "widgets", "api-docs", "protocol")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", PAGES)
+def test_nothing_overflows_its_box(
+    browser: Any, scene: dict[str, Any], host_site: HostSite, name: str, width: int,
+) -> None:
+    """No element is wider than the viewport or sticks out of it, nothing inside a header, card,
+    scoreline or widget runs out of its box, and team names break only between words; the
+    page's screenshot is saved for review."""
+    context = new_context(browser, width)
+    try:
+        page = open_page(context, scene, host_site, name)
+        screenshot(page, name, width)
+        assert overflow_problems(page, SCORE_BOXES) == []
+        # Team names: the pages' .team, the widget's .h/.a (its compact line may ellipsize).
+        problems, count = team_name_problems(page, ".team, .w:not(.k) :is(.h, .a)")
+        assert problems == []
+        if name not in ("embed", "api-docs", "protocol"):
+            assert count >= 2, "no team names measured"
+        if name == "embed-card" or name == "widgets":
+            frame_problems = [p for frame in page.frames[1:] for p in
+                              frame.evaluate("() => document.documentElement.scrollWidth > innerWidth "
+                                             "? ['iframe content scrolls sideways'] : []")]
+            assert frame_problems == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("state", ["live", "connecting", "reconnecting", "offline"])
+def test_header_stays_one_line_in_every_connection_state(
+    browser: Any, scene: dict[str, Any], host_site: HostSite, state: str, width: int,
+) -> None:
+    """Brand, navigation and the connection badge share one line of the header whatever the
+    badge says; on a phone a problem shows in a bar under the header that fits the screen."""
+    context = new_context(browser, width)
+    try:
+        page = open_page(context, scene, host_site, "match")
+        if state != "live":
+            # The states a real outage walks through (test_restart.py drives them for real).
+            page.evaluate("([state]) => window.scoreboardFeed._setState(state, {retryInMs: 9400})", [state])
+        expect(page.locator("#conn")).to_have_attribute("data-state", state)
+        assert header_problems(page) == []
+        assert overflow_problems(page, (".site-header",)) == []
+        badge = page.locator("#conn").bounding_box()
+        assert badge is not None and badge["x"] >= 0 and badge["x"] + badge["width"] <= width
+        if state == "offline":
+            expect(page.locator("#conn")).to_contain_text("retrying in 9 s")
+            expect(page.locator("#conn .conn-retry")).to_be_visible()
+            screenshot(page, "match-offline", width)
+    finally:
+        context.close()
+
+
+def test_long_single_word_shrinks_rather_than_breaks_on_a_phone(
+    browser: Any, scene: dict[str, Any], host_site: HostSite,
+) -> None:
+    """"Mönchengladbach" does not fit a third of a phone at the hero's size: both names of the
+    match shrink together until it does, and it stays one word."""
+    context = new_context(browser, PHONE)
+    try:
+        page = open_page(context, scene, host_site, "long-match")
+        home = page.locator(".hero .team.home")
+        away = page.locator(".hero .team.away")
+        sizes = [float(el.evaluate("el => getComputedStyle(el).fontSize")[:-2]) for el in (home, away)]
+        assert sizes[0] == sizes[1], sizes
+        assert 11 <= sizes[0] < 16, sizes
+        assert team_name_problems(page)[0] == []
+        page.set_viewport_size({"width": 1280, "height": 800})    # room again: it grows back
+        page.wait_for_timeout(200)
+        grown = float(home.evaluate("el => getComputedStyle(el).fontSize")[:-2])
+        assert grown >= 20, grown
+        assert team_name_problems(page)[0] == []
+    finally:
+        context.close()
+
+
+def test_widget_text_is_readable_on_a_phone(browser: Any, scene: dict[str, Any], host_site: HostSite) -> None:
+    """Every piece of text in the script widget is at least 14 px on a 390 px phone."""
+    context = new_context(browser, PHONE)
+    try:
+        page = open_page(context, scene, host_site, "widgets")
+        sizes = text_sizes(page, "[data-scoreboard-match]")
+        assert len(sizes) >= 10
+        small = [row for row in sizes if row[1] < 14]
+        assert small == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_stacked_widgets_have_a_gap(browser: Any, scene: dict[str, Any], host_site: HostSite, width: int) -> None:
+    """Widgets placed one after another on a host page do not touch: at least 8 px between cards."""
+    context = new_context(browser, width)
+    try:
+        page = open_page(context, scene, host_site, "widgets")
+        boxes = page.locator("[data-scoreboard-match] .c").evaluate_all(
+            "cards => cards.map(c => c.getBoundingClientRect()).map(r => [r.top, r.bottom])")
+        assert len(boxes) == 5
+        gaps = [round(below[0] - above[1], 1) for above, below in zip(boxes, boxes[1:])]
+        assert all(gap >= 8 for gap in gaps), gaps
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_widget_for_a_missing_match_says_so_and_links_nowhere(
+    browser: Any, scene: dict[str, Any], host_site: HostSite, width: int,
+) -> None:
+    """A widget naming a match the service does not have says "Match not found", shows no
+    empty score rows and no "Live on Scoreboard" link."""
+    context = new_context(browser, width)
+    try:
+        page = open_page(context, scene, host_site, "widgets")
+        missing = page.locator('[data-scoreboard-match="no-such-match"]')
+        expect(missing.locator(".st")).to_have_text("Match not found")
+        expect(missing.locator("a")).to_be_hidden()
+        expect(missing.locator(".g")).to_be_hidden()
+        expect(missing.locator(".d")).to_have_class("d")   # not a live dot: it follows nothing
+        assert "Live on Scoreboard" not in (missing.locator(".c").inner_text())
+        found = page.locator('[data-scoreboard-match="wolves"]').first
+        expect(found.locator("a")).to_be_visible()
+    finally:
+        context.close()
