@@ -249,7 +249,7 @@ class WebSocketFan:
         except ScoreboardError as exc:
             await self.refuse(exc.code, exc.message)
             return False
-        await self.send_json({"type": "authenticated", "matches": sorted(self.access.viewer.matches)})
+        await self.send_json({"type": "authenticated", "matches": sorted(self.access.viewer.matches())})
         return True
 
     # -- the protocol ----------------------------------------------------------------------------
