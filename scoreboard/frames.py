@@ -13,10 +13,19 @@ from typing import Any
 
 from .domain import Event, MatchState, apply, fold
 from .hub import Frame
+from .text import is_text
 
 
 def dumps(message: Any) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, non-ASCII text as is (UTF-8 on the wire), always encodable.
+
+    A lone surrogate can only be in data stored before such text was refused (text.py); it is
+    then written as a \\u escape, still valid JSON, so the message can be sent to every fan.
+    """
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    if text.isascii() or is_text(text):
+        return text
+    return json.dumps(message, separators=(",", ":"))
 
 
 def event_message(match_id: str, event: Event, state: MatchState) -> dict[str, Any]:

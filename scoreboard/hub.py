@@ -65,6 +65,10 @@ class Subscriber(Protocol):
     def left_direct(self, match_id: str, seq: int) -> None:
         """Back from the direct lane of `match_id`, having had every frame up to `seq`."""
 
+    def resync(self, match_id: str, seq: int) -> None:
+        """Frame `seq` of `match_id` will never come (it could not be built): fetch what was
+        missed from the store before any later frame. Must not block or raise."""
+
 
 class Socket(Protocol):
     """What the direct lane needs of a transport (asyncio's and uvloop's have all three)."""
@@ -163,6 +167,21 @@ class Hub:
             subscriber.deliver(frame)
         self.deliveries += count
         return count
+
+    def resync(self, match_id: str, seq: int) -> None:
+        """Frame `seq` of `match_id` was not published (it could not be built): every
+        subscriber of the match, and every wildcard one, is told to fetch it from the store,
+        so none skips it silently. Fans in the direct lane leave it first."""
+        previous = self._last_seq.get(match_id, 0)
+        if seq <= previous:
+            return
+        self._last_seq[match_id] = seq
+        direct = self._direct.get(match_id)
+        if direct:
+            for subscriber in tuple(direct):
+                self._demote(match_id, direct, subscriber, previous)
+        for subscriber in (*self._topics.get(match_id, ()), *self._topics.get(WILDCARD, ())):
+            subscriber.resync(match_id, seq)
 
     def _write_direct(self, frame: Frame, direct: dict[Subscriber, tuple[Socket, int]], previous: int) -> int:
         """One write per fan. While a fan's transport holds nothing back, the frame goes to its

@@ -21,6 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from .domain import EVENT_TYPES
 from .hub import Frame, Hub
+from .service import ScoreService
 from .store.base import Committed
 from .web.connections import ConnectionRegistry
 from .web.errors import REQUEST_ID_KEY
@@ -43,9 +44,10 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class _LiveCollector:
     """Gauges read from the hub and the connection registry at scrape time."""
 
-    def __init__(self, hub: Hub, connections: ConnectionRegistry) -> None:
+    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService) -> None:
         self._hub = hub
         self._connections = connections
+        self._service = service
 
     def collect(self) -> Iterator[Metric]:
         open_now = GaugeMetricFamily(
@@ -63,14 +65,19 @@ class _LiveCollector:
             "scoreboard_deliveries", "Frames handed to subscribers by the hub",
             value=self._hub.deliveries,
         )
+        yield CounterMetricFamily(
+            "scoreboard_publish_errors",
+            "Events whose live frame could not be built or handed out (their fans resync from the store)",
+            value=self._service.publish_errors,
+        )
 
 
 class Metrics:
     """The metric objects of one app, and the hooks that feed them."""
 
-    def __init__(self, hub: Hub, connections: ConnectionRegistry, backend: str) -> None:
+    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService, backend: str) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_LiveCollector(hub, connections))
+        self.registry.register(_LiveCollector(hub, connections, service))
         self.backend = backend
         self.events_ingested = Counter(
             "scoreboard_events_ingested", "Events committed to the log by type "
@@ -156,7 +163,8 @@ METRICS_KEY = web.AppKey("metrics", Metrics)
 def setup_metrics(app: web.Application) -> Metrics:
     """Create the app's metrics, hook them to its store, and add `GET /metrics`."""
     settings = app[SETTINGS_KEY]
-    metrics = Metrics(app[HUB_KEY], app[CONNECTIONS_KEY], "redis" if settings.redis_url else "sqlite")
+    metrics = Metrics(app[HUB_KEY], app[CONNECTIONS_KEY], app[SERVICE_KEY],
+                      "redis" if settings.redis_url else "sqlite")
     app[METRICS_KEY] = metrics
     app[SERVICE_KEY].store.add_commit_listener(metrics.on_commit)
     app.router.add_get("/metrics", metrics_endpoint, name="metrics")

@@ -44,6 +44,7 @@ class ScoreService:
         # Ids of private matches seen committing: a wildcard fan must not get their frames
         # unless granted (session.py). Learned before each publish, whichever instance wrote.
         self.private_matches: set[str] = set()
+        self.publish_errors = 0  # events whose frame could not be built or handed out (/metrics)
         store.add_commit_listener(self._publish)
 
     async def start(self) -> None:
@@ -94,7 +95,13 @@ class ScoreService:
         frames = self.history.since(match_id, since)
         if frames is None:
             log_events = await self.store.events_since(match_id, 0, state.seq)
-            rebuilt = frames_from_log(match_id, log_events)
+            try:
+                rebuilt = frames_from_log(match_id, log_events)
+            except Exception:
+                # Whatever kept an event from being framed live keeps it now: the fan gets
+                # the whole state instead, which needs no per-event frame.
+                log.exception("rebuilding the frames of match %s failed: sending a snapshot", match_id)
+                return CatchUp(await self._snapshot(match, state), [], state.seq)
             self.history.backfill(match_id, rebuilt)
             frames = [frame for frame in rebuilt if frame.seq > since]
         return CatchUp(None, frames, frames[-1].seq if frames else since)
@@ -120,10 +127,23 @@ class ScoreService:
     # -- fan-out -----------------------------------------------------------------------------
 
     def _publish(self, committed: Committed) -> None:
+        """Commit listener: one frame per new event, to the history and the hub.
+
+        A seq is never skipped silently: if its frame cannot be built or handed out, the
+        failure is counted (`publish_errors`, in /metrics) and every fan of the match is made
+        to fetch what it missed from the store (Hub.resync), as after any gap.
+        """
         match_id = committed.match.id
         if committed.match.private:
             self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
-            frame: Frame = event_frame(match_id, event, state)
-            self.history.add(frame)
-            self.hub.publish(frame)
+            try:
+                frame: Frame = event_frame(match_id, event, state)
+                self.history.add(frame)
+                self.hub.publish(frame)
+            except Exception:
+                self.publish_errors += 1
+                log.exception("publishing event %s of match %s failed: its fans resync from the store",
+                              event.seq, match_id)
+                self.history.forget(match_id)  # it would have a hole
+                self.hub.resync(match_id, event.seq)

@@ -11,6 +11,7 @@ from .keys import INGEST_LIMITER_KEY, KEYRING_KEY, SERVICE_KEY
 from .viewer import private_headers, require_viewer, viewer_from_request, visible
 
 routes = web.RouteTableDef()
+MAX_DIGITS = 18  # a seq or a count: far below 2**63, and below Python's 4,300-digit parse limit
 
 
 @routes.post("/api/matches")
@@ -64,6 +65,6 @@ def _non_negative_int(request: web.Request, name: str, default: int | None) -> i
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
-        raise ValidationError({name: ["must be a whole number, 0 or more"]})
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_DIGITS):
+        raise ValidationError({name: [f"must be a whole number, 0 or more, at most {MAX_DIGITS} digits"]})
     return int(raw)

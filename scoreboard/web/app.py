@@ -6,6 +6,7 @@ import logging
 from aiohttp import web
 
 from ..hub import Hub
+from ..logs import CLIENT_ERRORS, quiet_parser_errors
 from ..metrics import request_log_middleware, setup_metrics
 from ..service import ScoreService
 from ..settings import Settings
@@ -16,7 +17,7 @@ from .connections import ConnectionRegistry
 from .docs import setup_api_docs
 from .errors import error_middleware
 from .heartbeat import Heartbeat, heartbeat_lifetime
-from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
+from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
 from .origins import add_cors_headers
 from .pages import setup_pages
 from .security import setup_security
@@ -41,6 +42,9 @@ def create_app(settings: Settings) -> web.Application:
     app[KEYRING_KEY] = KeyRing(settings.api_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
+    # Client mistakes (bad requests, bad live messages) are logged once per client per minute.
+    app[CLIENT_ERRORS_KEY] = CLIENT_ERRORS
+    quiet_parser_errors()
     setup_security(app, settings)
     app.add_routes(api.routes)
     app.add_routes(live.routes)

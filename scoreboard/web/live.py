@@ -18,15 +18,18 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import ScoreboardError
+from ..errors import InvalidInput, ScoreboardError
+from ..logs import ClientErrorLog
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .connections import ConnectionRegistry
 from .handshake import accept_key, take_over
 from .heartbeat import Heartbeat
-from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from .errors import BadRequest, load_json
+from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from .limits import client_address
 from .live_access import CLOSE_POLICY, LiveAccess, hold_client_slot
 from .origins import origin_allowed
-from .session import LiveSession, parse_matches, parse_since
+from .session import MAX_SEQ, LiveSession, invalid_match_ids, parse_matches, parse_since
 from .websocket import CLOSE_TIMEOUT, WebSocketConnection
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ class WebSocketFan:
     __slots__ = (
         "connection", "session", "access", "_metrics", "_registry", "_heartbeat", "_release",
         "_log_fields", "_auth_timeout", "_idle_timeout", "_idle_timer", "_auth_timer",
-        "_inbox", "_worker", "_opening", "_max_message",
+        "_inbox", "_worker", "_opening", "_max_message", "_client_log", "_client",
     )
 
     def __init__(self, request: web.Request, release: Callable[[], None]) -> None:
@@ -80,6 +83,8 @@ class WebSocketFan:
         # (matches, since) of the URL, held back until the client's auth message arrives.
         self._opening: tuple[list[str], dict[str, int]] | None = None
         self._max_message = settings.max_ws_message_bytes
+        self._client_log: ClientErrorLog = app[CLIENT_ERRORS_KEY]
+        self._client = client_address(request, settings.trust_forwarded)
 
     def connect(self, transport: asyncio.Transport) -> WebSocketConnection:
         self.connection = WebSocketConnection(transport, self, self._max_message)
@@ -188,7 +193,7 @@ class WebSocketFan:
         except ConnectionResetError:
             pass  # the fan went away mid-send: on_closed cleans up
         except Exception:
-            log.exception("WebSocket message handling failed")
+            self._client_log.note(self._client, "WebSocket message handling failed", level=logging.ERROR, exc_info=True)
             self._close(CLOSE_INTERNAL_ERROR, "internal error: reconnect")
         finally:
             self._worker = None
@@ -201,7 +206,7 @@ class WebSocketFan:
         elif self._opening is not None:
             await self._authenticate_first(message)
         elif message is BINARY:
-            await self.error("bad_message", "binary frames are not supported; send JSON text")
+            await self.client_error("bad_message", "binary frames are not supported; send JSON text")
         else:
             await self.handle_message(message)
 
@@ -256,12 +261,15 @@ class WebSocketFan:
 
     async def handle_message(self, raw: str) -> None:
         try:
-            message = json.loads(raw)
-        except json.JSONDecodeError:
-            await self.error("bad_message", "messages must be JSON objects")
+            message = load_json(raw)
+        except BadRequest as exc:
+            await self.client_error("bad_message", f"messages must be JSON objects: {exc.message}")
+            return
+        except InvalidInput as exc:
+            await self.client_error(exc.code, exc.message, fields=exc.fields)
             return
         if not isinstance(message, dict):
-            await self.error("bad_message", "messages must be JSON objects")
+            await self.client_error("bad_message", "messages must be JSON objects")
             return
         op = message.get("op")
         if op == "ping":
@@ -271,7 +279,11 @@ class WebSocketFan:
         elif op in ("subscribe", "unsubscribe"):
             matches = message.get("matches")
             if not isinstance(matches, list) or not matches or not all(isinstance(m, str) for m in matches):
-                await self.error("bad_message", f"{op} needs 'matches': a non-empty list of match ids")
+                await self.client_error("bad_message", f"{op} needs 'matches': a non-empty list of match ids")
+                return
+            bad_ids = invalid_match_ids(matches)
+            if bad_ids:
+                await self.client_error("validation_failed", "some match ids are not valid", fields={"matches": bad_ids})
                 return
             if op == "unsubscribe":
                 self.session.unsubscribe(matches)
@@ -280,14 +292,19 @@ class WebSocketFan:
                 return
             since = message.get("since") or {}
             if not isinstance(since, dict) or not all(
-                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SEQ
                 for k, v in since.items()
             ):
-                await self.error("bad_message", "'since' must map match ids to seqs (whole numbers)")
+                await self.client_error("bad_message", "'since' must map match ids to seqs (whole numbers)")
                 return
             await self.subscribe(matches, since)
         else:
-            await self.error("bad_message", "unknown op: use subscribe, unsubscribe, auth or ping")
+            await self.client_error("bad_message", "unknown op: use subscribe, unsubscribe, auth or ping")
+
+    async def client_error(self, code: str, message: str, **extra: Any) -> None:
+        """Tell the client what it got wrong (the connection stays); logged once per client per minute."""
+        self._client_log.note(self._client, "%s on /ws: %s", code, message)
+        await self.error(code, message, **extra)
 
     async def subscribe(self, matches: list[str], since: dict[str, int]) -> None:
         matches, refused = await self.access.screen(matches)
@@ -325,6 +342,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         since = parse_since(request.query.get("since", ""))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
+    bad_ids = invalid_match_ids(matches)
+    if bad_ids:
+        raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
     accept = accept_key(request)  # 400 for a request that is not a valid upgrade
     release = hold_client_slot(request)  # 429 when this client address has too many open
     try:

@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
+from scoreboard.text import encode_text
 from scoreboard.web.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
 from scoreboard.web.viewer import require_viewer, viewer_from_request, visible
@@ -72,7 +73,13 @@ def _render(
     template: str, request: web.Request, context: dict[str, Any], *,
     status: int = 200, frame_ancestors: str = "'self'",
 ) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    try:
+        response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    except UnicodeEncodeError:
+        # Text stored before lone surrogates were refused (text.py): shown as U+FFFD rather
+        # than failing the page for everyone.
+        html = aiohttp_jinja2.render_string(template, request, context)
+        response = web.Response(body=encode_text(html), status=status, content_type="text/html", charset="utf-8")
     if context.get("match", {}).get("private"):
         response.headers["Cache-Control"] = "private, no-store"   # only token holders see it
     response.headers["Content-Security-Policy"] = _CSP.format(ancestors=frame_ancestors)

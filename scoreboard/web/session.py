@@ -21,6 +21,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
+from ..domain import MATCH_ID_PATTERN
 from ..errors import MatchNotFound, ScoreboardError
 from ..hub import WILDCARD, WRITE_HIGH_WATER, Frame, Hub, Socket
 from ..service import CatchUp, ScoreService
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 # send(text, kind, cursor): kind is "snapshot", "event" or "control"; cursor is the SSE event id.
 Sender = Callable[[str, str, str | None], Awaitable[None]]
+MAX_SEQ = 2**63 - 1  # a cursor past any real log (as a SQLite integer can hold)
+SEQ_DIGITS = 18
+MATCH_ID_RULE = "a match id is lowercase letters, digits and '-', at most 64, or '*' for every match"
+# In the queue: "catch up on this match from the store here" (Hub.resync), not a frame to send.
+RESYNC = "\x00resync"
 
 
 class TooManySubscriptions(ScoreboardError):
@@ -169,6 +175,19 @@ class LiveSession:
                 return
         self._enqueue(frame)
 
+    def resync(self, match_id: str, seq: int) -> None:
+        """The hub could not publish frame `seq` of `match_id`: once what is queued before it
+        has gone, send what the store has past this fan's cursor (a snapshot for a wildcard
+        fan, which holds no cursor), so the fan sees the gap closed instead of skipped."""
+        if self._stopped:
+            return
+        if match_id not in self._topics and not (
+            WILDCARD in self._topics and (
+                match_id not in self._service.private_matches or self.may_view_private(match_id))
+        ):
+            return
+        self._enqueue(Frame(match_id, seq, RESYNC))
+
     def left_direct(self, match_id: str, seq: int) -> None:
         """The hub's direct lane let go of this fan for `match_id`, after frame `seq`."""
         if match_id in self._cursors:
@@ -198,6 +217,10 @@ class LiveSession:
                 # The frame being sent stays at the head, so `deliver` keeps queueing behind it.
                 while queue:
                     frame = queue[0]
+                    if frame.text is RESYNC:
+                        await self._fill_gap(frame.match_id)
+                        queue.popleft()
+                        continue
                     if self._gap_before(frame):
                         await self._fill_gap(frame.match_id)
                     if self._should_send(frame):
@@ -214,6 +237,12 @@ class LiveSession:
                     self._try_direct(match_id)
         except ConnectionResetError:
             self._stopped = True  # the fan went away mid-send; its handler cleans up
+        except Exception:
+            # Never leave a fan with a queue and no pump: it would silently get nothing more.
+            log.exception("sending to a live fan failed: disconnecting it so it resumes with since")
+            self._stopped = True
+            self._queue = None
+            self._on_overflow()
 
     def _gap_before(self, frame: Frame) -> bool:
         """Whether frames between this fan's cursor and `frame` never reached this instance
@@ -222,8 +251,9 @@ class LiveSession:
         return cursor is not None and frame.seq > cursor + 1 and frame.match_id in self._topics
 
     async def _fill_gap(self, match_id: str) -> None:
-        """Send what the fan missed from the store (events, or a snapshot), under the send lock."""
-        cursor = self._cursors[match_id]
+        """Send what the fan missed from the store (events, or a snapshot), under the send lock.
+        A fan without a cursor on the match (wildcard) gets a snapshot."""
+        cursor = self._cursors.get(match_id)
         try:
             catch_up = await self._service.catch_up(match_id, cursor)
         except MatchNotFound:
@@ -267,11 +297,19 @@ def parse_since(raw: str) -> dict[str, int]:
     cursors: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         match_id, sep, seq = part.rpartition(":")
-        if not sep or not match_id or not seq.isdigit():
-            raise ValueError(f"bad cursor {part!r}: use match:seq")
+        if not sep or not match_id or not (seq.isascii() and seq.isdigit() and len(seq) <= SEQ_DIGITS):
+            raise ValueError(f"bad cursor {part[:80]!r}: use match:seq")
         cursors[match_id] = int(seq)
     return cursors
 
 
 def parse_matches(raw: str) -> list[str]:
     return [m.strip() for m in raw.split(",") if m.strip()]
+
+
+def invalid_match_ids(match_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Positions of the ids that cannot name a match (nor be "*"), with why: an error tree."""
+    return {
+        str(index): [MATCH_ID_RULE] for index, match_id in enumerate(match_ids)
+        if match_id != WILDCARD and not MATCH_ID_PATTERN.fullmatch(match_id)
+    }

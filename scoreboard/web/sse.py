@@ -11,10 +11,11 @@ import random
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
+from ..errors import InvalidInput
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 from .live_access import LiveAccess, hold_client_slot
-from .session import LiveSession, parse_matches, parse_since
+from .session import LiveSession, invalid_match_ids, parse_matches, parse_since
 from .viewer import viewer_from_request
 
 routes = web.RouteTableDef()
@@ -63,6 +64,9 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
     matches = parse_matches(request.query.get("matches", ""))
     if not matches:
         raise web.HTTPBadRequest(reason="give ?matches=a,b (or * for every match)")
+    bad_ids = invalid_match_ids(matches)
+    if bad_ids:
+        raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
     limit = request.app[SETTINGS_KEY].max_subscriptions
     if len(matches) > limit:
         raise web.HTTPBadRequest(reason=f"at most {limit} matches per connection")

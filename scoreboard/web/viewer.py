@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import web
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..errors import InvalidInput
+from ..text import NOT_TEXT, is_text
 from .auth import ApiKey, Forbidden, Unauthorized
 from .errors import read_json
 from .keys import KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, TOKENS_KEY
@@ -82,7 +84,10 @@ VIEWER_KEY: Any = web.RequestKey("viewer", Viewer) if hasattr(web, "RequestKey")
 
 
 def viewer_from_token(app: web.Application, token: str, viewer: Viewer | None = None) -> Viewer:
-    """`viewer` plus what `token` grants; raises Unauthorized for an expired or forged token."""
+    """`viewer` plus what `token` grants; raises Unauthorized for an expired or forged token,
+    InvalidInput for one that is not text."""
+    if not is_text(token):
+        raise InvalidInput("the viewer token is not UTF-8 text", {"token": [NOT_TEXT]})
     try:
         grant = app[TOKENS_KEY].verify(token)
     except TokenError as exc:
