@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .listener import FD_RESERVE_MIN, ConnectionGuard, connection_cap, listen, open_file_limit
 from .logs import setup_logging
 from .settings import Settings
 from .metrics import METRICS_KEY
@@ -74,21 +75,30 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     app = create_app(settings)
     # access_log=None: scoreboard.metrics logs each request once, with its request id.
     # shutdown_timeout is the grace cleanup() gives what the drain below did not finish.
+    # keepalive_timeout: how long an idle keep-alive connection is kept (listener.py).
     runner = web.AppRunner(
         app, shutdown_timeout=CLEANUP_GRACE, handle_signals=False, access_log=None,
+        keepalive_timeout=settings.keepalive_timeout,
     )
     await runner.setup()
     tune_gc()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
+    assert runner.server is not None
+    fd_limit = open_file_limit()
+    cap = connection_cap(settings.max_connections, fd_limit)
+    if cap > fd_limit - FD_RESERVE_MIN:
+        log.warning("max_connections=%d leaves fewer than %d of the %d open files for anything else: "
+                    "past that, new connections fail instead of getting a 503", cap, FD_RESERVE_MIN, fd_limit)
+    registry = app[CONNECTIONS_KEY]
+    guard = ConnectionGuard(runner.server, cap, settings.header_timeout, lambda: registry.websockets)
     try:
-        await site.start()
+        listener = await listen(guard, settings.host, settings.port, reuse_port)
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", settings.host, settings.port, exc.strerror or exc)
         await runner.cleanup()
         return 1
-    log.info("scoreboard serving on http://%s:%s (%s, %s loop)", settings.host, settings.port,
+    log.info("scoreboard serving on http://%s:%s (%s, %s loop, up to %d connections)", settings.host, settings.port,
              "redis " + settings.public_dict()["redis_url"] if settings.redis_url else f"sqlite {settings.db}",
-             _loop_name(asyncio.get_running_loop()))
+             _loop_name(asyncio.get_running_loop()), cap)
     if not settings.api_keys:
         log.warning("no SCOREBOARD_API_KEYS set: nobody can post events")
     ephemeral = ephemeral_storage_warning(settings, os.environ)
@@ -105,7 +115,7 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     loop.add_signal_handler(signal.SIGTERM, request_stop, CLOSE_SERVICE_RESTART, "SIGTERM")
     loop.add_signal_handler(signal.SIGINT, request_stop, CLOSE_GOING_AWAY, "SIGINT")
     await stop.wait()
-    await _drain(app, site, settings.shutdown_timeout)
+    await _drain(app, listener, settings.shutdown_timeout)
     # cleanup(): close idle keep-alive connections, cancel what is still running after
     # CLEANUP_GRACE, close the store.
     await runner.cleanup()
@@ -156,13 +166,13 @@ def ephemeral_storage_warning(settings: Settings, env: Mapping[str, str]) -> str
     )
 
 
-async def _drain(app: web.Application, site: web.BaseSite, timeout: float) -> None:
+async def _drain(app: web.Application, listener: asyncio.AbstractServer, timeout: float) -> None:
     """Stop accepting, tell live clients to reconnect, let in-flight requests finish.
 
     Done before runner.cleanup() because aiohttp, once shutting a connection down, drops the
     bytes still arriving on it: a POST whose body was half-sent would never be answered.
     """
-    await site.stop()
+    listener.close()
     metrics = app[METRICS_KEY]
     telling = asyncio.ensure_future(close_live_connections(app))
     deadline = asyncio.get_running_loop().time() + timeout

@@ -64,6 +64,9 @@ class Settings:
     ingest_burst: int = _opt(100, "events one API key may post at once before ingest_rate applies")
     ws_auth_timeout: float = _opt(10.0, "seconds a WebSocket that must authenticate has to send its auth message")
     ws_idle_timeout: float = _opt(120.0, "seconds a WebSocket may stay open without any subscription (0 = no limit)")
+    header_timeout: float = _opt(10.0, "seconds a new connection has to send its first request's headers (slowloris)")
+    keepalive_timeout: float = _opt(75.0, "seconds a keep-alive connection may wait for its next request; keep above the router's idle timeout")
+    max_connections: int = _opt(0, "open connections (HTTP, WebSocket, SSE) at once, past which new ones get 503 (0 = the open-file limit less a reserve)")
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -97,6 +100,11 @@ class Settings:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:
             raise SettingsError("ws_auth_timeout: must be greater than 0")
+        for name in ("header_timeout", "keepalive_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be greater than 0")
+        if self.max_connections < 0:
+            raise SettingsError("max_connections: must be 0 (sized from the open-file limit) or more")
 
     def public_dict(self) -> dict[str, Any]:
         """The settings with secrets masked, safe to log."""

@@ -78,15 +78,24 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *extra: str, env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
-        """Start it and return once /healthz answers."""
+    def start(self, *extra: str, env: dict[str, str] | None = None, timeout: float = 20.0,
+              open_files: int | None = None) -> None:
+        """Start it and return once /healthz answers; `open_files`: its open-file limit (ulimit -n)."""
         self.log_path = self.db.with_suffix(".log")
+
+        def limit_open_files() -> None:
+            if open_files is not None:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "scoreboard", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--db", str(self.db), "--api-keys", self.api_key, *extra],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                preexec_fn=limit_open_files if open_files is not None else None,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

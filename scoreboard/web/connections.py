@@ -13,14 +13,22 @@ class LiveConnection(Protocol):
 class ConnectionRegistry:
     def __init__(self) -> None:
         self._open: set[LiveConnection] = set()
+        # Open WebSockets: no longer aiohttp's connections once taken over (listener.py counts them).
+        self.websockets = 0
         # What live clients are told at shutdown: 1001 going away, or 1012 restart (SIGTERM).
         self.close_code = 1001
 
     def add(self, connection: LiveConnection) -> None:
-        self._open.add(connection)
+        if connection not in self._open:
+            self._open.add(connection)
+            if getattr(connection, "transport", None) == "ws":
+                self.websockets += 1
 
     def discard(self, connection: LiveConnection) -> None:
-        self._open.discard(connection)
+        if connection in self._open:
+            self._open.discard(connection)
+            if getattr(connection, "transport", None) == "ws":
+                self.websockets -= 1
 
     def __len__(self) -> int:
         return len(self._open)

@@ -178,3 +178,10 @@ async def test_a_client_repeating_mistakes_is_logged_once_a_minute(server: Serve
     client_lines = [line for line in log.splitlines() if "client 127.0.0.1" in line]
     assert len(client_lines) == 1, client_lines
     assert "Traceback" not in log
+
+
+async def test_malformed_http_gets_the_json_error_shape(server: ServerProcess) -> None:
+    """A request aiohttp's parser refuses (a control byte in a header) is a 400 in our shape."""
+    answer = await raw_exchange(server.port, raw_request("GET", "/api/matches", b"X-Bad: a\x00b\r\n"))
+    assert answer.status == 400
+    assert error_of(answer)["code"] == "bad_request"
