@@ -20,10 +20,10 @@ from marshmallow import ValidationError
 
 from ..errors import InvalidInput, ScoreboardError
 from ..text import NOT_TEXT, bad_text_fields, may_hold_bad_text
-from .headers import add_security_headers, came_over_https
 from .keys import CLIENT_ERRORS_KEY, SETTINGS_KEY
-from .limits import client_address
-from .origins import preflight_response
+from .security.headers import add_security_headers, came_over_https
+from .security.limits import client_address
+from .security.origins import preflight_response
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -17,7 +17,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from scoreboard.openapi import build_spec
+from scoreboard.web.api.openapi import build_spec
 from support import AUTH, KEY, ServerProcess, free_port
 
 # Bounded: 40 examples (valid and invalid mixed) per operation keeps the whole run well under a minute.

@@ -6,7 +6,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from scoreboard.openapi import EXAMPLES, build_spec
+from scoreboard.web.api.openapi import EXAMPLES, build_spec
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
 from support import AUTH, create_match, post_events

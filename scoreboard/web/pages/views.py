@@ -15,11 +15,11 @@ from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
 from scoreboard.text import encode_text
-from scoreboard.web.auth import Forbidden, Unauthorized
+from scoreboard.web.security.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
-from scoreboard.web.viewer import require_viewer, viewer_from_request, visible
+from scoreboard.web.security.viewer import require_viewer, viewer_from_request, visible
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 

@@ -1,6 +1,6 @@
 """Security headers on every answer, so a page or script no handler thought about is covered too.
 
-pages.py sets the page CSP itself (the embed route relaxes frame-ancestors); the error
+pages/views.py sets the page CSP itself (the embed route relaxes frame-ancestors); the error
 middleware calls `add_security_headers` on every answer it passes on, which adds the rest and a
 strict default CSP to any HTML that came without one (aiohttp's own error pages, a future page).
 """

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ..openapi import build_spec
+from .openapi import build_spec
 
 SPEC_KEY = web.AppKey("openapi", dict)
 METHOD_ORDER = ("get", "post", "put", "patch", "delete")

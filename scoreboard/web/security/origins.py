@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .keys import SETTINGS_KEY
+from ..keys import SETTINGS_KEY
 
 # Read-only routes other origins may call from a browser.
 CORS_PREFIXES = ("/api/matches", "/sse", "/api/openapi.json")

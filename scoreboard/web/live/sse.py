@@ -11,12 +11,12 @@ import random
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
-from ..errors import InvalidInput
+from ...errors import InvalidInput
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
-from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
-from .live_access import LiveAccess, hold_client_slot
+from ..keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from .access import LiveAccess, hold_client_slot
 from .session import LiveSession, invalid_match_ids, parse_matches, parse_since
-from .viewer import viewer_from_request
+from ..security.viewer import viewer_from_request
 
 routes = web.RouteTableDef()
 KEEPALIVE_SECONDS = 15.0
@@ -83,7 +83,7 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
 
 async def _stream(request: web.Request, matches: list[str], since: dict[str, int]) -> web.StreamResponse:
     fan = SseFan(request)
-    # Access (live_access.py): a private match needs ?token= granting it; refused before streaming.
+    # Access (access.py): a private match needs ?token= granting it; refused before streaming.
     access = LiveAccess(request, fan.session, on_expired=fan._stop)
     access.adopt(viewer_from_request(request))
     matches, refused = await access.screen(matches)

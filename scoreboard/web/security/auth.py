@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import ScoreboardError
+from ...errors import ScoreboardError
 
 
 class Unauthorized(ScoreboardError):

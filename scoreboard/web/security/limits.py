@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable
 
 from aiohttp import web
 
-from ..errors import ScoreboardError
+from ...errors import ScoreboardError
 
 
 class RateLimited(ScoreboardError):

@@ -13,9 +13,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields, validate
 
-from . import schemas
-from .domain import STATUSES
-from .web.viewer import TokenRequestSchema
+from ... import schemas
+from ...domain import STATUSES
+from ..security.viewer import TokenRequestSchema
 
 TITLE = "Scoreboard API"
 VERSION = "1.0.0"

@@ -19,12 +19,9 @@ from typing import Protocol
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
-from ..hub import WRITE_HIGH_WATER, websocket_text_frame
+from ...hub import WRITE_HIGH_WATER, websocket_text_frame
+from .close_codes import CloseCode
 
-# Close codes (RFC 6455 section 7.4.1).
-CLOSE_NORMAL = 1000
-CLOSE_ABNORMAL = 1006  # never sent: the connection ended without a closing handshake
-CLOSE_MESSAGE_TOO_BIG = 1009
 # Seconds to wait for the client's answer to our close frame before dropping the connection
 # (as aiohttp's WebSocketResponse does).
 CLOSE_TIMEOUT = 10.0
@@ -100,7 +97,7 @@ class WebSocketConnection(asyncio.Protocol):
             self.unanswered_pings += 1
             self.transport.write(PING_FRAME)
 
-    def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake; the TCP connection ends when the client answers."""
         if self.closing or self.closed:
             return
@@ -137,7 +134,7 @@ class WebSocketConnection(asyncio.Protocol):
         if self.closed:
             return
         if not self.closing:
-            self._begin_closing(CLOSE_ABNORMAL)
+            self._begin_closing(CloseCode.ABNORMAL_CLOSURE)
         self.closed = True
         self._paused = False
         if self._close_timer is not None:
@@ -146,7 +143,7 @@ class WebSocketConnection(asyncio.Protocol):
         self._wake_drain()
         if self._closed_waiter is not None and not self._closed_waiter.done():
             self._closed_waiter.set_result(None)
-        self._listener.on_closed(self.close_code if self.close_code is not None else CLOSE_ABNORMAL)
+        self._listener.on_closed(self.close_code if self.close_code is not None else CloseCode.ABNORMAL_CLOSURE)
 
     def _wake_drain(self) -> None:
         waiter, self._drain_waiter = self._drain_waiter, None
@@ -176,7 +173,7 @@ class WebSocketConnection(asyncio.Protocol):
         data = event.data
         self._size += len(data.encode()) if isinstance(data, str) else len(data)
         if self._size > self._max_message:
-            return self._fail(CLOSE_MESSAGE_TOO_BIG, "message too big")
+            return self._fail(CloseCode.MESSAGE_TOO_BIG, "message too big")
         if not event.message_finished:
             if self._parts is None:
                 self._parts = []

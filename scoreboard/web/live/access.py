@@ -13,15 +13,14 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ..errors import MatchNotFound, ScoreboardError
-from ..hub import WILDCARD
-from .auth import Unauthorized
-from .keys import CLIENT_CONNECTIONS_KEY, SERVICE_KEY, SETTINGS_KEY
-from .limits import client_address
+from ...errors import MatchNotFound, ScoreboardError
+from ...hub import WILDCARD
+from ..security.auth import Unauthorized
+from ..keys import CLIENT_CONNECTIONS_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..security.limits import client_address
 from .session import LiveSession
-from .viewer import Viewer, refusal, viewer_from_token
+from ..security.viewer import Viewer, refusal, viewer_from_token
 
-CLOSE_POLICY = 1008  # a refused token, a missing auth message, an expired grant, idleness
 EXPIRY_SLACK = 0.05  # seconds after a grant's end before it is acted on
 
 
@@ -50,7 +49,7 @@ class LiveAccess:
         session.may_view_private = lambda match_id: self.viewer.may_view(match_id)
 
     def adopt(self, viewer: Viewer) -> None:
-        """Follow with the rights of `viewer` (checked from the request by viewer.py)."""
+        """Follow with the rights of `viewer` (checked from the request by security/viewer.py)."""
         self.viewer = viewer
         self._arm_expiry()
 

@@ -7,11 +7,11 @@ import logging
 
 from aiohttp import web
 
-from .. import redact
-from ..settings import Settings
+from ... import redact
+from ...settings import Settings
 from . import viewer
 from .auth import parse_key
-from .keys import CLIENT_CONNECTIONS_KEY, INGEST_LIMITER_KEY, TOKENS_KEY
+from ..keys import CLIENT_CONNECTIONS_KEY, INGEST_LIMITER_KEY, TOKENS_KEY
 from .limits import ClientConnections, IngestLimiter
 from .tokens import ViewerTokens, random_secret
 

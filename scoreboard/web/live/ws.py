@@ -18,24 +18,23 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import InvalidInput, ScoreboardError
-from ..logs import ClientErrorLog
+from ...errors import InvalidInput, ScoreboardError
+from ...logs import ClientErrorLog
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
+from .close_codes import CloseCode
 from .connections import ConnectionRegistry
 from .handshake import accept_key, take_over
 from .heartbeat import Heartbeat
-from .errors import BadRequest, load_json
-from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
-from .limits import client_address
-from .live_access import CLOSE_POLICY, LiveAccess, hold_client_slot
-from .origins import origin_allowed
+from ..errors import BadRequest, load_json
+from ..keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..security.limits import client_address
+from .access import LiveAccess, hold_client_slot
+from ..security.origins import origin_allowed
 from .session import MAX_SEQ, LiveSession, invalid_match_ids, parse_matches, parse_since
 from .websocket import CLOSE_TIMEOUT, WebSocketConnection
 
 log = logging.getLogger(__name__)
 
-CLOSE_SLOW_CONSUMER = 1013  # "Try Again Later": resume with since after a pause
-CLOSE_INTERNAL_ERROR = 1011
 # Messages from one client waiting to be handled; past this its socket is not read (TCP
 # pushes back on the client) until the backlog halves. Nothing is dropped.
 INBOX_LIMIT = 32
@@ -69,7 +68,7 @@ class WebSocketFan:
             buffer_limit=settings.subscriber_buffer, max_subscriptions=settings.max_subscriptions,
             on_overflow=self._on_overflow, on_sent=self._metrics.sample_sent,
         )
-        # Access and limits (live_access.py), kept off the delivery path.
+        # Access and limits (access.py), kept off the delivery path.
         self.access = LiveAccess(request, self.session, on_expired=self._token_expired)
         self._auth_timeout = settings.ws_auth_timeout
         self._idle_timeout = settings.ws_idle_timeout
@@ -122,7 +121,7 @@ class WebSocketFan:
 
     def _on_overflow(self) -> None:
         self._metrics.slow_consumer(self.transport)
-        self._close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume with since")
+        self._close(CloseCode.TRY_AGAIN_LATER, "slow consumer: reconnect and resume with since")
 
     async def close_for_restart(self, code: int, reason: str) -> None:
         self._close(code, reason)
@@ -135,7 +134,7 @@ class WebSocketFan:
         if self.connection is None or self.connection.closing:
             return
         await self.error(code, message)
-        self._close(CLOSE_POLICY, message)
+        self._close(CloseCode.POLICY_VIOLATION, message)
 
     def _refuse_soon(self, code: str, message: str) -> None:
         self._post(functools.partial(self.refuse, code, message))
@@ -194,7 +193,7 @@ class WebSocketFan:
             pass  # the fan went away mid-send: on_closed cleans up
         except Exception:
             self._client_log.note(self._client, "WebSocket message handling failed", level=logging.ERROR, exc_info=True)
-            self._close(CLOSE_INTERNAL_ERROR, "internal error: reconnect")
+            self._close(CloseCode.INTERNAL_ERROR, "internal error: reconnect")
         finally:
             self._worker = None
             if self._inbox is not None and not self._inbox:

@@ -16,11 +16,11 @@ from typing import Any
 from aiohttp import web
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..errors import InvalidInput
-from ..text import NOT_TEXT, is_text
+from ...errors import InvalidInput
+from ...text import NOT_TEXT, is_text
 from .auth import ApiKey, Forbidden, Unauthorized
-from .errors import read_json
-from .keys import KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, TOKENS_KEY
+from ..errors import read_json
+from ..keys import KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, TOKENS_KEY
 from .tokens import Grant, TokenError
 
 routes = web.RouteTableDef()

@@ -21,10 +21,11 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
-from ..domain import MATCH_ID_PATTERN
-from ..errors import MatchNotFound, ScoreboardError
-from ..hub import WILDCARD, WRITE_HIGH_WATER, Frame, Hub, Socket
-from ..service import CatchUp, ScoreService
+from ...domain import MATCH_ID_PATTERN
+from ...errors import MatchNotFound, ScoreboardError
+from ...frames import Frame
+from ...hub import WILDCARD, WRITE_HIGH_WATER, Hub, Socket, websocket_bytes
+from ...service import CatchUp, ScoreService
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class LiveSession:
         self._topics: set[str] = set()  # what we asked the hub for, to undo on close
         self._send_lock = asyncio.Lock()  # held by a catch-up and by the pump while sending
         self._pump: asyncio.Task[None] | None = None
-        # Access (viewer.py): which private matches a wildcard subscription may carry. Explicit
+        # Access (security/viewer.py): which private matches a wildcard subscription may carry. Explicit
         # subscriptions are checked by the transport before subscribe() is called.
         self.may_view_private: Callable[[str], bool] = _no_private_match
         # Metrics hook: one sent frame in `sample_every` is reported, so the per-delivery
@@ -166,7 +167,7 @@ class LiveSession:
             if not self._should_send(frame):
                 return
             if socket.get_write_buffer_size() <= WRITE_HIGH_WATER and not self._gap_before(frame):
-                socket.write(frame.websocket_bytes())
+                socket.write(websocket_bytes(frame))
                 self._cursors[frame.match_id] = frame.seq
                 self._until_sample -= 1
                 if not self._until_sample:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from .close_codes import CloseCode
+
 
 class LiveConnection(Protocol):
     async def close_for_restart(self, code: int, reason: str) -> None:
@@ -15,8 +17,8 @@ class ConnectionRegistry:
         self._open: set[LiveConnection] = set()
         # Open WebSockets: no longer aiohttp's connections once taken over (listener.py counts them).
         self.websockets = 0
-        # What live clients are told at shutdown: 1001 going away, or 1012 restart (SIGTERM).
-        self.close_code = 1001
+        # What live clients are told at shutdown: going away, or restart (SIGTERM).
+        self.close_code: CloseCode = CloseCode.GOING_AWAY
 
     def add(self, connection: LiveConnection) -> None:
         if connection not in self._open:

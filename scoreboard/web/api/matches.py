@@ -4,11 +4,11 @@ from __future__ import annotations
 from aiohttp import web
 from marshmallow import ValidationError
 
-from .. import schemas
-from ..domain import STATUSES
-from .errors import read_json
-from .keys import INGEST_LIMITER_KEY, KEYRING_KEY, SERVICE_KEY
-from .viewer import private_headers, require_viewer, viewer_from_request, visible
+from ... import schemas
+from ...domain import STATUSES
+from ..errors import read_json
+from ..keys import INGEST_LIMITER_KEY, KEYRING_KEY, SERVICE_KEY
+from ..security.viewer import private_headers, require_viewer, viewer_from_request, visible
 
 routes = web.RouteTableDef()
 MAX_DIGITS = 18  # a seq or a count: far below 2**63, and below Python's 4,300-digit parse limit
@@ -19,7 +19,7 @@ async def create_match(request: web.Request) -> web.Response:
     key = request.app[KEYRING_KEY].authenticate(request.headers.get("Authorization"))
     data = schemas.load_match(await read_json(request))
     if key.matches is not None and data.get("id") not in key.matches:
-        from .auth import Forbidden
+        from ..security.auth import Forbidden
 
         raise Forbidden("this API key may only create the matches it is scoped to (give their id)")
     match = await request.app[SERVICE_KEY].create_match(data)

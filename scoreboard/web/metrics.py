@@ -19,14 +19,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from .domain import EVENT_TYPES
-from .hub import Frame, Hub
-from .service import ScoreService
-from .store.base import Committed
-from .web.connections import ConnectionRegistry
-from .web.errors import REQUEST_ID_KEY
-from .web.auth import Unauthorized
-from .web.keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..domain import EVENT_TYPES
+from ..frames import Frame
+from ..hub import Hub
+from ..service import ScoreService
+from ..store.base import Committed
+from .live.connections import ConnectionRegistry
+from .errors import REQUEST_ID_KEY
+from .security.auth import Unauthorized
+from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 
 access_log = logging.getLogger("scoreboard.access")
 live_log = logging.getLogger("scoreboard.live")
