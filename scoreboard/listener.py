@@ -150,6 +150,11 @@ class ConnectionGuard:
     def open_connections(self) -> int:
         return len(self._open) + self._live_websockets()
 
+    @property
+    def open_http(self) -> int:
+        """Connections aiohttp handles now (keep-alive, SSE), WebSockets taken over excluded."""
+        return len(self._open)
+
     def _header_deadline(self, handler: RequestHandler) -> None:
         if handler not in self._open or handler._request_count:
             return  # gone, or its first request came in time (later ones: keep-alive timeout)

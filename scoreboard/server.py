@@ -24,6 +24,8 @@ log = logging.getLogger("scoreboard")
 
 # Seconds runner.cleanup() gives requests still running after the drain before cancelling them.
 CLEANUP_GRACE = 1.0
+# Seconds a drain keeps idle keep-alive connections open for what their clients had just sent.
+DRAIN_GRACE = 1.0
 
 
 def serve(settings: Settings) -> int:
@@ -114,7 +116,7 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     loop.add_signal_handler(signal.SIGTERM, request_stop, CloseCode.SERVICE_RESTART, "SIGTERM")
     loop.add_signal_handler(signal.SIGINT, request_stop, CloseCode.GOING_AWAY, "SIGINT")
     await stop.wait()
-    await _drain(app, listener, settings.shutdown_timeout)
+    await _drain(app, listener, guard, settings.shutdown_timeout)
     # cleanup(): close idle keep-alive connections, cancel what is still running after
     # CLEANUP_GRACE, close the store.
     await runner.cleanup()
@@ -165,21 +167,31 @@ def ephemeral_storage_warning(settings: Settings, env: Mapping[str, str]) -> str
     )
 
 
-async def _drain(app: web.Application, listener: asyncio.AbstractServer, timeout: float) -> None:
-    """Stop accepting, tell live clients to reconnect, let in-flight requests finish.
+async def _drain(app: web.Application, listener: asyncio.AbstractServer, guard: ConnectionGuard,
+                 timeout: float) -> None:
+    """Stop accepting, tell live clients to reconnect, answer what keep-alive clients sent.
 
     Done before runner.cleanup() because aiohttp, once shutting a connection down, drops the
     bytes still arriving on it: a POST whose body was half-sent would never be answered.
+    Answers during the drain carry `Connection: close`. A request a keep-alive client sent just
+    before or after the signal may not have reached a handler yet (nothing is in flight for a
+    moment): so while HTTP connections are open the drain lasts at least DRAIN_GRACE, and only
+    then are the idle ones closed (by runner.cleanup).
     """
     listener.close()
     metrics = app[METRICS_KEY]
+    metrics.draining = True
     telling = asyncio.ensure_future(close_live_connections(app))
-    deadline = asyncio.get_running_loop().time() + timeout
-    while metrics.in_flight and asyncio.get_running_loop().time() < deadline:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + timeout
+    while loop.time() < deadline:
+        if not metrics.in_flight and (not guard.open_http or loop.time() - started >= DRAIN_GRACE):
+            break
         await asyncio.sleep(0.02)
     if metrics.in_flight:
         log.warning("%d requests still running after %.0f s: cancelling them", metrics.in_flight, timeout)
-    remaining = max(0.1, deadline - asyncio.get_running_loop().time())
+    remaining = max(0.1, deadline - loop.time())
     try:
         await asyncio.wait_for(telling, remaining)
     except asyncio.TimeoutError:

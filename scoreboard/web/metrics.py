@@ -116,6 +116,8 @@ class Metrics:
         )
         # Plain HTTP requests being handled now (not live streams): what SIGTERM waits for.
         self.in_flight = 0
+        # Set at SIGTERM: every answer from then on says `Connection: close` (server.py drains).
+        self.draining = False
         Gauge(
             "scoreboard_http_requests_in_flight", "HTTP requests being handled (live streams excluded)",
             registry=self.registry,
@@ -204,6 +206,8 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
     try:
         response = await handler(request)
         status = response.status
+        if metrics.draining and not response.prepared:
+            response.force_close()  # the client must not send another request on this connection
         return response
     except web.HTTPException as exc:
         status = exc.status
