@@ -67,3 +67,7 @@ class InvalidInput(ScoreboardError):
 
     code = "validation_failed"
     status = 422
+
+
+class StoreInUse(Exception):
+    """The store's file is held by another process; the message names the file and that process."""

@@ -137,11 +137,7 @@ class ConnectionGuard:
                 super().connection_made(transport)
 
             def connection_lost(self, exc: BaseException | None) -> None:
-                # Also called by the WebSocket take-over (handshake.py): from then on the
-                # connection is counted among the live WebSockets instead.
-                deadline = guard._open.pop(self, None)
-                if deadline is not None:
-                    deadline.cancel()
+                guard.taken_over(self)
                 super().connection_lost(exc)
 
         self._handler_class = CountedRequestHandler
@@ -154,6 +150,12 @@ class ConnectionGuard:
     def open_http(self) -> int:
         """Connections aiohttp handles now (keep-alive, SSE), WebSockets taken over excluded."""
         return len(self._open)
+
+    def taken_over(self, handler: object) -> None:
+        """`handler`'s connection is gone, or is a WebSocket now (counted as one from here on)."""
+        deadline = self._open.pop(handler, None)  # type: ignore[call-overload]
+        if deadline is not None:
+            deadline.cancel()
 
     def _header_deadline(self, handler: RequestHandler) -> None:
         if handler not in self._open or handler._request_count:

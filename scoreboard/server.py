@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import StoreInUse
 from .listener import FD_RESERVE_MIN, ConnectionGuard, connection_cap, listen, open_file_limit
 from .logs import setup_logging
 from .settings import Settings
@@ -81,7 +82,11 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
         app, shutdown_timeout=CLEANUP_GRACE, handle_signals=False, access_log=None,
         keepalive_timeout=settings.keepalive_timeout,
     )
-    await runner.setup()
+    try:
+        await runner.setup()
+    except StoreInUse as exc:
+        print(f"scoreboard: cannot start: {exc}", file=sys.stderr)
+        return 2
     tune_gc()
     assert runner.server is not None
     fd_limit = open_file_limit()
@@ -91,6 +96,7 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
                     "past that, new connections fail instead of getting a 503", cap, FD_RESERVE_MIN, fd_limit)
     registry = app[CONNECTIONS_KEY]
     guard = ConnectionGuard(runner.server, cap, settings.header_timeout, lambda: registry.websockets)
+    registry.taken_over = guard.taken_over
     try:
         listener = await listen(guard, settings.host, settings.port, reuse_port)
     except OSError as exc:

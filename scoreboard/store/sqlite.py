@@ -33,6 +33,7 @@ from ..domain import (
 )
 from ..errors import MatchExists, MatchNotFound, StoreUnavailable
 from .base import Committed, CommitListener
+from .lockfile import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -117,19 +118,30 @@ class SqliteStore:
         self._loading: dict[str, asyncio.Future[_MatchRecord]] = {}
         self._generation = 0
         self._listeners: list[CommitListener] = []
+        self._lock: FileLock | None = None  # held while open: one process per file (lockfile.py)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
+        """Raises StoreInUse when another process (or store) has the file open."""
         self._loop = asyncio.get_running_loop()
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = FileLock(self._path)
+            self._lock.acquire()
         started: asyncio.Future[None] = self._loop.create_future()
         self._thread = threading.Thread(
             target=self._run_writer, args=(started,), name="sqlite-writer", daemon=True,
         )
         self._thread.start()
-        await started
+        try:
+            await started
+        except BaseException:
+            self._thread = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+            raise
 
     async def close(self) -> None:
         if self._thread is None:
@@ -137,6 +149,9 @@ class SqliteStore:
         self._jobs.put(None)
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def ready(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

@@ -94,6 +94,7 @@ class WebSocketFan:
         """The 101 is out: register, then check the token and subscribe to the URL's matches."""
         assert self.connection is not None
         self._registry.add(self)
+        self._registry.taken_over(request.protocol)  # no longer an HTTP connection (listener.py)
         self._heartbeat.add(self.connection)
         self._log_fields = connection_opened(request, self.transport)
         self._post(functools.partial(self._open, request.query.get("token"), matches, since))
