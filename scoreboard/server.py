@@ -17,6 +17,7 @@ from .listener import FD_RESERVE_MIN, ConnectionGuard, connection_cap, listen, o
 from .logs import setup_logging
 from .settings import Settings
 from .web.metrics import METRICS_KEY
+from .workers import Supervisor
 from .web.app import close_live_connections, create_app
 from .web.keys import CONNECTIONS_KEY
 from .web.live.close_codes import CloseCode
@@ -205,26 +206,5 @@ async def _drain(app: web.Application, listener: asyncio.AbstractServer, guard: 
 
 
 def _run_workers(settings: Settings, factory: Callable[[], asyncio.AbstractEventLoop] | None) -> int:
-    """Fork WEB_CONCURRENCY workers sharing the port (SO_REUSEPORT); relay signals to them."""
-    children: list[int] = []
-    for _ in range(settings.web_concurrency):
-        pid = os.fork()
-        if pid == 0:
-            code = _run(_serve(settings, reuse_port=True), factory)
-            os._exit(code)
-        children.append(pid)
-
-    def relay(signum: int, _frame: object) -> None:
-        for child in children:
-            try:
-                os.kill(child, signum)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, relay)
-    signal.signal(signal.SIGINT, relay)
-    worst = 0
-    for child in children:
-        _, status = os.waitpid(child, 0)
-        worst = max(worst, os.waitstatus_to_exitcode(status))
-    return worst
+    """WEB_CONCURRENCY workers sharing the port (SO_REUSEPORT), replaced when one dies (workers.py)."""
+    return Supervisor(settings.web_concurrency, lambda: _run(_serve(settings, reuse_port=True), factory)).run()
