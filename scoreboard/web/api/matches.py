@@ -56,7 +56,9 @@ async def post_events(request: web.Request) -> web.Response:
     match_id = request.match_info["match_id"]
     key = request.app[KEYRING_KEY].authorize(request.headers.get("Authorization"), match_id)
     drafts = schemas.load_event_batch(await read_json(request))
-    request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
+    charging = request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
+    if charging is not None:  # Redis mode: the budget is the whole service's
+        await charging
     result = await request.app[SERVICE_KEY].ingest(match_id, drafts)
     return web.json_response(result.body, status=201 if result.created else 200)
 

@@ -24,15 +24,23 @@ from ..security.viewer import Viewer, refusal, viewer_from_token
 EXPIRY_SLACK = 0.05  # seconds after a grant's end before it is acted on
 
 
-def hold_client_slot(request: web.Request) -> Callable[[], None]:
+async def hold_client_slot(request: web.Request) -> Callable[[], None]:
     """Take one of the client address's live connections and return what gives it back.
 
     Raises TooManyConnections (429, before any upgrade) when the address has none left.
     """
     connections = request.app[CLIENT_CONNECTIONS_KEY]
     address = client_address(request, request.app[SETTINGS_KEY].trust_forwarded)
-    connections.acquire(address)
-    return lambda: connections.release(address)
+    acquiring = connections.acquire(address)
+    if acquiring is not None:
+        await acquiring
+
+    def release() -> None:
+        releasing = connections.release(address)
+        if releasing is not None:
+            asyncio.ensure_future(releasing)  # called from connection callbacks: cannot wait
+
+    return release
 
 
 class LiveAccess:

@@ -74,7 +74,7 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
         since = parse_since(request.headers.get("Last-Event-ID") or request.query.get("since", ""))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
-    release = hold_client_slot(request)  # 429 when this client address has too many open
+    release = await hold_client_slot(request)  # 429 when this client address has too many open
     try:
         return await _stream(request, matches, since)
     finally:

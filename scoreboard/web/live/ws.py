@@ -346,7 +346,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if bad_ids:
         raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
     accept = accept_key(request)  # 400 for a request that is not a valid upgrade
-    release = hold_client_slot(request)  # 429 when this client address has too many open
+    release = await hold_client_slot(request)  # 429 when this client address has too many open
     try:
         fan = WebSocketFan(request, release)
         response = take_over(request, accept, fan.connect)
