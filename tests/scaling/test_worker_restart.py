@@ -69,9 +69,10 @@ async def test_a_crash_loop_backs_off(two_workers: tuple[int, subprocess.Popen[b
         os.kill(victim, signal.SIGKILL)
         known = await asyncio.to_thread(wait_for_workers, process, port, 2, known)
         replaced_at.append(time.monotonic() - killed)
-    # 1st death after a healthy start: at once (< 0.5 s); then 0.25-0.5, 0.5-1, 1-2 s pauses.
-    assert replaced_at[0] < 1.0 and replaced_at[-1] > 0.9, replaced_at
-    assert replaced_at[-1] > replaced_at[1], replaced_at
     log = (tmp_path / "workers.log").read_text()
     pauses = [float(p) for p in re.findall(r"died \(signal 9\) after [\d.]+ s: starting another in ([\d.]+) s", log)]
-    assert len(pauses) == 4 and pauses == sorted(pauses) and pauses[0] < pauses[-1], log
+    # Deaths 1-4 in a row, each young: pauses drawn from 0.25-0.5, 0.5-1, 1-2 and 2-4 s.
+    assert len(pauses) == 4 and pauses == sorted(pauses), log
+    assert pauses[0] <= 0.5 and pauses[3] >= 2.0, pauses
+    # The supervisor really waited (the time to a listening replacement includes its start-up).
+    assert all(took >= pause for took, pause in zip(replaced_at, pauses)), (replaced_at, pauses)
