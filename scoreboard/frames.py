@@ -5,10 +5,12 @@ case: a blip of a few seconds) instead of refolding the log for every reconnecti
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from .domain import Event, MatchState, apply, fold
@@ -51,7 +53,36 @@ def event_frame(match_id: str, event: Event, state: MatchState) -> Frame:
 
 
 def snapshot_message(view: dict[str, Any], events: Sequence[Event]) -> dict[str, Any]:
-    return {"type": "snapshot", "match": view, "events": [event.to_dict() for event in events]}
+    return {
+        "type": "snapshot", "epoch": match_epoch(view["created_at"]), "match": view,
+        "events": [event.to_dict() for event in events],
+    }
+
+
+def match_epoch(created_at: str) -> str:
+    """Which life of a match's log its seqs belong to: the match's creation time in ms, base 36.
+
+    A fan's resume cursor carries it (`a:17@<epoch>`): if the log was lost (an ephemeral disk
+    wiped, Redis without persistence) and the match made again under the same id, the new log
+    has another epoch, and a cursor into the old one gets a fresh snapshot instead of resuming
+    silently against a different log. Every instance computes the same value from the stored
+    match, with no extra state.
+    """
+    try:
+        moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:  # not ours: still a stable name for this value
+        return hashlib.sha256(created_at.encode("utf-8", "replace")).hexdigest()[:10]
+    return _base36(round(moment.timestamp() * 1000))
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if not number:
+            return text
 
 
 def frames_from_log(match_id: str, log: Sequence[Event]) -> list[Frame]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .domain import EventDraft, Match, MatchState, match_view, slugify
 from .errors import MatchNotFound
-from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, snapshot_message
+from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, match_epoch, snapshot_message
 from .hub import Hub
 from .store.base import Committed, EventStore
 
@@ -24,6 +24,7 @@ class CatchUp:
     snapshot: str | None
     frames: list[Frame]
     seq: int  # where the fan stands afterwards
+    epoch: str = ""  # the match log's epoch (frames.match_epoch), for the fan's resume cursor
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,18 @@ class ScoreService:
     async def events_since(self, match_id: str, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         return [event.to_dict() for event in await self.store.events_since(match_id, since, limit)]
 
-    async def catch_up(self, match_id: str, since: int | None) -> CatchUp:
+    async def catch_up(self, match_id: str, since: int | None, epoch: str | None = None) -> CatchUp:
         """The events after `since` when they are still at hand, else a snapshot.
 
-        Raises MatchNotFound.
+        `epoch`: the log epoch the cursor came with (None: an older cursor without one); a
+        cursor into another life of the log gets a snapshot. Raises MatchNotFound.
         """
         match, state = await self.store.get(match_id)
-        if since is None or since > state.seq or state.seq - since > self.snapshot_events:
+        current = match_epoch(match.created_at)
+        if (since is None or since > state.seq or state.seq - since > self.snapshot_events
+                or (epoch is not None and epoch != current)):
             # No cursor, a cursor from another life of the log, or a gap too long to replay.
-            return CatchUp(await self._snapshot(match, state), [], state.seq)
+            return CatchUp(await self._snapshot(match, state), [], state.seq, current)
         frames = self.history.since(match_id, since)
         if frames is None:
             log_events = await self.store.events_since(match_id, 0, state.seq)
@@ -101,10 +105,10 @@ class ScoreService:
                 # Whatever kept an event from being framed live keeps it now: the fan gets
                 # the whole state instead, which needs no per-event frame.
                 log.exception("rebuilding the frames of match %s failed: sending a snapshot", match_id)
-                return CatchUp(await self._snapshot(match, state), [], state.seq)
+                return CatchUp(await self._snapshot(match, state), [], state.seq, current)
             self.history.backfill(match_id, rebuilt)
             frames = [frame for frame in rebuilt if frame.seq > since]
-        return CatchUp(None, frames, frames[-1].seq if frames else since)
+        return CatchUp(None, frames, frames[-1].seq if frames else since, current)
 
     async def _snapshot(self, match: Match, state: MatchState) -> str:
         """The snapshot message as of `state`, built once per seq of each match."""

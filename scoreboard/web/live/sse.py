@@ -15,7 +15,7 @@ from ...errors import InvalidInput
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from ..keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 from .access import LiveAccess, hold_client_slot
-from .session import LiveSession, invalid_match_ids, parse_matches, parse_since
+from .session import Cursor, LiveSession, invalid_match_ids, parse_matches, parse_since
 from ..security.viewer import viewer_from_request
 
 routes = web.RouteTableDef()
@@ -32,7 +32,7 @@ class SseFan:
         self.session = LiveSession(
             request.app[SERVICE_KEY], request.app[HUB_KEY], self._send,
             buffer_limit=settings.subscriber_buffer, max_subscriptions=settings.max_subscriptions,
-            on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent,
+            on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent, cursor_ids=True,
         )
 
     async def _send(self, text: str, kind: str, cursor: str | None) -> None:
@@ -81,7 +81,7 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
         release()
 
 
-async def _stream(request: web.Request, matches: list[str], since: dict[str, int]) -> web.StreamResponse:
+async def _stream(request: web.Request, matches: list[str], since: dict[str, Cursor]) -> web.StreamResponse:
     fan = SseFan(request)
     # Access (access.py): a private match needs ?token= granting it; refused before streaming.
     access = LiveAccess(request, fan.session, on_expired=fan._stop)

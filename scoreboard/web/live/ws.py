@@ -30,7 +30,9 @@ from ..keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, S
 from ..security.limits import client_address
 from .access import LiveAccess, hold_client_slot
 from ..security.origins import origin_allowed
-from .session import MAX_SEQ, LiveSession, invalid_match_ids, parse_matches, parse_since
+from .session import (
+    MAX_SEQ, Cursor, LiveSession, invalid_match_ids, parse_cursor, parse_matches, parse_since,
+)
 from .websocket import CLOSE_TIMEOUT, WebSocketConnection
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ class WebSocketFan:
         self._inbox: deque[Item] | None = None
         self._worker: asyncio.Task[None] | None = None
         # (matches, since) of the URL, held back until the client's auth message arrives.
-        self._opening: tuple[list[str], dict[str, int]] | None = None
+        self._opening: tuple[list[str], dict[str, Cursor]] | None = None
         self._max_message = settings.max_ws_message_bytes
         self._client_log: ClientErrorLog = app[CLIENT_ERRORS_KEY]
         self._client = client_address(request, settings.trust_forwarded)
@@ -90,7 +92,7 @@ class WebSocketFan:
         self.session.socket = transport  # event frames may go straight to it (hub.py)
         return self.connection
 
-    def opened(self, request: web.Request, matches: list[str], since: dict[str, int]) -> None:
+    def opened(self, request: web.Request, matches: list[str], since: dict[str, Cursor]) -> None:
         """The 101 is out: register, then check the token and subscribe to the URL's matches."""
         assert self.connection is not None
         self._registry.add(self)
@@ -212,7 +214,7 @@ class WebSocketFan:
 
     # -- opening ---------------------------------------------------------------------------------
 
-    async def _open(self, token: str | None, matches: list[str], since: dict[str, int]) -> None:
+    async def _open(self, token: str | None, matches: list[str], since: dict[str, Cursor]) -> None:
         """Check `?token=`; when the asked-for matches include private ones it does not grant,
         wait for `{"op": "auth"}` as the first message, then subscribe."""
         if token is not None and not await self.authenticate(token):
@@ -226,7 +228,7 @@ class WebSocketFan:
             return
         await self._subscribe_opening(matches, since)
 
-    async def _subscribe_opening(self, matches: list[str], since: dict[str, int]) -> None:
+    async def _subscribe_opening(self, matches: list[str], since: dict[str, Cursor]) -> None:
         if matches:
             await self.subscribe(matches, since)
         self.watch_idle()
@@ -290,12 +292,11 @@ class WebSocketFan:
                 self.watch_idle()
                 await self.send_json({"type": "unsubscribed", "matches": matches})
                 return
-            since = message.get("since") or {}
-            if not isinstance(since, dict) or not all(
-                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SEQ
-                for k, v in since.items()
-            ):
-                await self.client_error("bad_message", "'since' must map match ids to seqs (whole numbers)")
+            since = op_cursors(message.get("since") or {})
+            if since is None:
+                await self.client_error(
+                    "bad_message", "'since' must map match ids to seqs: whole numbers, or \"17@<epoch>\"",
+                )
                 return
             await self.subscribe(matches, since)
         else:
@@ -306,7 +307,7 @@ class WebSocketFan:
         self._client_log.note(self._client, "%s on /ws: %s", code, message)
         await self.error(code, message, **extra)
 
-    async def subscribe(self, matches: list[str], since: dict[str, int]) -> None:
+    async def subscribe(self, matches: list[str], since: dict[str, Cursor]) -> None:
         matches, refused = await self.access.screen(matches)
         for match_id, refusal in refused:
             await self.error(refusal.code, refusal.message, match_id=match_id)
@@ -330,6 +331,26 @@ class WebSocketFan:
                 self._idle_timeout, self._refuse_soon, "idle",
                 f"no subscription for {self._idle_timeout:g} s",
             )
+
+
+def op_cursors(since: object) -> dict[str, Cursor] | None:
+    """A subscribe op's `since` ({"a": 17} or {"a": "17@<epoch>"}) as cursors; None if malformed."""
+    if not isinstance(since, dict):
+        return None
+    cursors: dict[str, Cursor] = {}
+    for match_id, value in since.items():
+        if isinstance(value, bool) or not isinstance(match_id, str):
+            return None
+        if isinstance(value, int) and 0 <= value <= MAX_SEQ:
+            cursors[match_id] = Cursor(value)
+        elif isinstance(value, str):
+            try:
+                cursors[match_id] = parse_cursor(value)
+            except ValueError:
+                return None
+        else:
+            return None
+    return cursors
 
 
 @routes.get("/ws")

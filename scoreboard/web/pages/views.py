@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
+from scoreboard.frames import match_epoch
 from scoreboard.text import encode_text
 from scoreboard.web.security.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
@@ -53,6 +54,7 @@ def setup_pages(app: web.Application) -> None:
     )
     env.globals["status_label"] = status_label
     env.globals["period_label"] = period_label
+    env.globals["epoch_of"] = epoch_of
     app.router.add_get("/", index, name="index")
     app.router.add_get("/matches/{match_id}", match_page, name="match_page")
     app.router.add_get("/console", console, name="console")
@@ -63,6 +65,13 @@ def setup_pages(app: web.Application) -> None:
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def epoch_of(match: dict[str, Any]) -> str:
+    """The epoch of a match's log (frames.match_epoch): pages hand it to the live client with
+    the seq they were rendered at, so its resume cursor names the log it belongs to."""
+    created_at = match.get("created_at")
+    return match_epoch(created_at) if created_at else ""
 
 
 def period_label(period: int | None) -> str:
