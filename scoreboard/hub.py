@@ -222,6 +222,13 @@ class Hub:
         self._topics.setdefault(match_id, set()).add(subscriber)
         subscriber.left_direct(match_id, self._last_seq[match_id] if seq is None else seq)
 
+    def forget(self, match_id: str) -> None:
+        """Let go of the last seq published for a match nobody follows (a long uptime must not
+        keep one per match ever played). A fan joining it later enters the direct lane after
+        the next frame, as go_direct then has a seq to compare with."""
+        if match_id not in self._topics and match_id not in self._direct:
+            self._last_seq.pop(match_id, None)
+
     def subscriber_count(self, match_id: str | None = None) -> int:
         if match_id is not None:
             return len(self._topics.get(match_id, ())) + len(self._direct.get(match_id, ()))

@@ -4,7 +4,9 @@ It knows nothing of HTTP: handlers pass validated drafts in and get plain dicts 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +48,11 @@ class ScoreService:
         # unless granted (web/live/session.py). Learned before each publish, whichever instance wrote.
         self.private_matches: set[str] = set()
         self.publish_errors = 0  # events whose frame could not be built or handed out (/metrics)
+        # match id -> used since the last sweep. What is held in memory per match (the store's
+        # copy of its log, its frame history and snapshot, the hub's last seq, ...) is let go
+        # once a match has gone unused for a whole sweep with no live subscriber (`sweep`).
+        self._used: dict[str, bool] = {}
+        self._forget_listeners: list[Callable[[str], None]] = []
         store.add_commit_listener(self._publish)
 
     async def start(self) -> None:
@@ -66,6 +73,7 @@ class ScoreService:
         return await self.get_match(match.id)
 
     async def ingest(self, match_id: str, drafts: list[EventDraft]) -> IngestResult:
+        self._used[match_id] = True
         acceptance = await self.store.append(match_id, drafts)
         events = [event.to_dict() for event, _ in acceptance.results]
         # The score as of this batch's last event, even if the log moved on meanwhile.
@@ -78,10 +86,12 @@ class ScoreService:
         return [match_view(match, state) for match, state in await self.store.list_matches(status)]
 
     async def get_match(self, match_id: str) -> dict[str, Any]:
+        self._used[match_id] = True
         match, state = await self.store.get(match_id)
         return match_view(match, state)
 
     async def events_since(self, match_id: str, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        self._used[match_id] = True
         return [event.to_dict() for event in await self.store.events_since(match_id, since, limit)]
 
     async def catch_up(self, match_id: str, since: int | None, epoch: str | None = None) -> CatchUp:
@@ -90,6 +100,7 @@ class ScoreService:
         `epoch`: the log epoch the cursor came with (None: an older cursor without one); a
         cursor into another life of the log gets a snapshot. Raises MatchNotFound.
         """
+        self._used[match_id] = True
         match, state = await self.store.get(match_id)
         current = match_epoch(match.created_at)
         if (since is None or since > state.seq or state.seq - since > self.snapshot_events
@@ -122,6 +133,7 @@ class ScoreService:
         return text
 
     async def exists(self, match_id: str) -> bool:
+        self._used[match_id] = True
         try:
             await self.store.get(match_id)
         except MatchNotFound:
@@ -138,6 +150,7 @@ class ScoreService:
         to fetch what it missed from the store (Hub.resync), as after any gap.
         """
         match_id = committed.match.id
+        self._used[match_id] = True
         if committed.match.private:
             self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
@@ -151,3 +164,44 @@ class ScoreService:
                               event.seq, match_id)
                 self.history.forget(match_id)  # it would have a hole
                 self.hub.resync(match_id, event.seq)
+
+    # -- memory over a long uptime ------------------------------------------------------------
+
+    def add_forget_listener(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(match_id)` when a match's in-memory state is let go (see `sweep`)."""
+        self._forget_listeners.append(listener)
+
+    def sweep(self) -> int:
+        """Let go of what is held in memory for matches unused since the previous sweep and
+        followed by no live subscriber; returns how many. Everything let go is a cache of the
+        store: the next use of the match loads it again. Off the hot path: run every
+        `match_idle_seconds / 2` (run_sweeper), so a match goes after at most that long idle.
+        """
+        forgotten = 0
+        for match_id, used in list(self._used.items()):
+            if used:
+                self._used[match_id] = False
+                continue
+            if self.hub.subscriber_count(match_id) or not self.store.forget(match_id):
+                continue  # followed, or the store has work of it in flight: next time
+            del self._used[match_id]
+            self.history.forget(match_id)
+            self._snapshots.pop(match_id, None)
+            self.private_matches.discard(match_id)  # learned again at its next commit
+            self.hub.forget(match_id)
+            for listener in self._forget_listeners:
+                listener(match_id)
+            forgotten += 1
+        return forgotten
+
+    async def run_sweeper(self, interval: float) -> None:
+        """`sweep` every `interval` seconds, for as long as it runs (cancel to stop)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                forgotten = self.sweep()
+            except Exception:
+                log.exception("letting go of idle matches failed; trying again next time")
+            else:
+                if forgotten:
+                    log.debug("let go of %d idle matches", forgotten)

@@ -66,6 +66,7 @@ class Settings:
     ws_idle_timeout: float = _opt(120.0, "seconds a WebSocket may stay open without any subscription (0 = no limit)")
     header_timeout: float = _opt(10.0, "seconds a new connection has to send its first request's headers (slowloris)")
     keepalive_timeout: float = _opt(75.0, "seconds a keep-alive connection may wait for its next request; keep above the router's idle timeout")
+    match_idle_seconds: float = _opt(300.0, "seconds a match nobody follows may go unused before its in-memory state is let go (reloaded from the store when next needed)")
     max_connections: int = _opt(0, "open connections (HTTP, WebSocket, SSE) at once, past which new ones get 503 (0 = the open-file limit less a reserve)")
 
     def __post_init__(self) -> None:
@@ -100,7 +101,7 @@ class Settings:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:
             raise SettingsError("ws_auth_timeout: must be greater than 0")
-        for name in ("header_timeout", "keepalive_timeout"):
+        for name in ("header_timeout", "keepalive_timeout", "match_idle_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be greater than 0")
         if self.max_connections < 0:

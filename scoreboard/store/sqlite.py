@@ -159,6 +159,17 @@ class SqliteStore:
     def add_commit_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 
+    def forget(self, match_id: str) -> bool:
+        """Drop a match's in-memory log (loaded again from the file when next used), unless
+        an append of it is not yet durable or a reader waits on it."""
+        record = self._records.get(match_id)
+        if record is None:
+            return match_id not in self._loading
+        if record.waiters or record.pending.seq != record.committed.seq:
+            return False
+        del self._records[match_id]
+        return True
+
     # -- reads -------------------------------------------------------------------------------
 
     async def get(self, match_id: str) -> tuple[Match, MatchState]:

@@ -1,6 +1,8 @@
 """create_app(settings) -> web.Application: wiring only, no logic of its own."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
@@ -64,7 +66,12 @@ def create_app(settings: Settings) -> web.Application:
 async def _service_lifetime(app: web.Application):  # type: ignore[no-untyped-def]
     service = app[SERVICE_KEY]
     await service.start()
+    # Idle matches' in-memory state is let go in the background (ScoreService.sweep).
+    sweeper = asyncio.ensure_future(service.run_sweeper(app[SETTINGS_KEY].match_idle_seconds / 2))
     yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
     await service.stop()
 
 

@@ -147,6 +147,10 @@ class Metrics:
         if new_events:
             self._published[committed.match.id] = (new_events[-1].seq, time.monotonic())
 
+    def forget_match(self, match_id: str) -> None:
+        """The service let go of an idle match (ScoreService.sweep)."""
+        self._published.pop(match_id, None)
+
     def sample_sent(self, frame: Frame) -> None:
         """A session sent `frame` (the last of a batch): time it if it is the latest publish."""
         published = self._published.get(frame.match_id)
@@ -170,6 +174,7 @@ def setup_metrics(app: web.Application) -> Metrics:
                       "redis" if settings.redis_url else "sqlite")
     app[METRICS_KEY] = metrics
     app[SERVICE_KEY].store.add_commit_listener(metrics.on_commit)
+    app[SERVICE_KEY].add_forget_listener(metrics.forget_match)
     app.router.add_get("/metrics", metrics_endpoint, name="metrics")
     return metrics
 
