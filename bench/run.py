@@ -72,7 +72,9 @@ class Server:
     def __enter__(self) -> Server:
         # The per-key ingest rate limit protects production from a runaway scorekeeper; the
         # ingest benchmark is that runaway by design, so it is lifted here.
-        env = {**os.environ, "SCOREBOARD_INGEST_RATE": "0"}
+        # The push run's local push service listens on 127.0.0.1 over http, which the outbound
+        # guard refuses by default.
+        env = {**os.environ, "SCOREBOARD_INGEST_RATE": "0", "SCOREBOARD_OUTBOUND_ALLOW_PRIVATE": "true"}
         with open(self.log_path, "wb") as log:
             # taskset execs the command, so the child's pid is the server's pid.
             self.proc = subprocess.Popen(self.cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -115,6 +117,31 @@ def loadgen(server: Server, pin: list[str], mode: str, options: list[str]) -> di
         raise RuntimeError(f"loadgen {mode} against {server.kind} failed:\n{done.stderr[-3000:]}\n{server.log_tail()}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def push_run(server: Server, pin: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """bench/pushgen.py against a scoreboard server: one goal to --push-subscriptions."""
+    cmd = pin + [sys.executable, str(BENCH / "pushgen.py"), "--port", str(server.port),
+                 "--server-pid", str(server.proc.pid), "--key", KEY,
+                 "--subscriptions", str(args.push_subscriptions), "--fans", str(args.push_fans),
+                 "--paced-events", str(args.push_paced_events), "--interval", str(args.interval)]  # fmt: skip
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=LOADGEN_TIMEOUT_S)
+    if done.returncode != 0:
+        raise RuntimeError(f"pushgen failed:\n{done.stderr[-3000:]}\n{server.log_tail()}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def push_lines(push: dict[str, Any]) -> list[str]:
+    return [
+        "", "| push run | subscriptions | received | pushes/s | sender CPU µs/push | server CPU µs/push | "
+        "fans | fan-out p50 / p99 ms without | during the burst | p99 ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| one goal | {fmt(push['subscriptions'])} | {fmt(push['pushes_received'])} | {fmt(push['pushes_per_s'])} | "
+        f"{fmt(push['sender_cpu_us_per_push'])} | {fmt(push['server_cpu_us_per_push'])} | {fmt(push['fans'])} | "
+        f"{fmt(push['quiet_p50_ms'])} / {fmt(push['quiet_p99_ms'])} | {fmt(push['burst_p50_ms'])} / "
+        f"{fmt(push['burst_p99_ms'])} | {fmt(push['p99_ratio'], 2)}x |",
+    ]
 
 
 def ratio(ours: Any, theirs: Any) -> float | None:
@@ -216,6 +243,16 @@ def target_lines(report: dict[str, Any]) -> list[str]:
     if ingest:
         checks.append((f"Durable ingest, {ingest['scorekeepers']} scorekeepers: at least 3,000 events/s",
                        f"{fmt(ingest['events_per_s'])} events/s", ingest["events_per_s"] >= 3000))
+    push = report.get("push")
+    if push:
+        n = push["subscriptions"]
+        checks.append((f"Push: one goal to {n:,} subscriptions, at least 2,000 pushes/s on one core",
+                       f"{fmt(push['pushes_per_s'])} pushes/s ({fmt(push['pushes_received'])} received)",
+                       push["pushes_per_s"] >= 2000 and push["pushes_received"] == n))
+        q = push["p99_ratio"]
+        checks.append(("WebSocket fan-out p99 during the push burst: at most 1.5x without it",
+                       f"{fmt(push['burst_p99_ms'])} vs {fmt(push['quiet_p99_ms'])} ms ({fmt(q, 2)}x)",
+                       q is not None and q <= 1.5))
     lossless = all(
         r[kind]["drops"] == 0 and r[kind]["duplicates"] == 0 and r[kind]["out_of_order"] == 0
         for r in report["fanout"] for kind in SERVERS if kind in r
@@ -269,6 +306,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{fmt(r['request_p50_ms'])} / {fmt(r['request_p99_ms'])} | {fmt(r['server_cpu_share'] * 100, 0)} % | "
             f"{fmt(r['loadgen_cpu_share'] * 100, 0)} % |"
         )
+    if report.get("push"):
+        lines += push_lines(report["push"])
     lines += target_lines(report)
     lines += [
         "",
@@ -303,6 +342,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scorekeepers", type=int, default=32)
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                         help="load generator's event loop (auto: uvloop when installed)")
+    parser.add_argument("--push-subscriptions", type=int, default=20000,
+                        help="push run: subscriptions one goal is pushed to (0: no push run)")
+    parser.add_argument("--push-fans", type=int, default=5000, help="push run: WebSocket fans watching meanwhile")
+    parser.add_argument("--push-paced-events", type=int, default=30, help="push run: paced events per phase")
+    parser.add_argument("--push-only", action="store_true", help="only the push run")
     parser.add_argument("--quick", action="store_true", help="N=200, few events: a smoke run under a minute")
     parser.add_argument("--out", default=str(BENCH / "results"))
     args = parser.parse_args(argv)
@@ -313,6 +357,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.latency_at = 200
         args.latency_events = 5
         args.ingest_duration = 2.0
+        args.push_subscriptions = min(args.push_subscriptions, 300)
+        args.push_fans = min(args.push_fans, 200)
+        args.push_paced_events = min(args.push_paced_events, 5)
     return args
 
 
@@ -343,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="scoreboard-bench-") as tmp:
         workdir = Path(tmp)
-        for kind in servers:
+        for kind in servers if not args.push_only else ():
             with Server(kind, workdir, server_pin) as server:
                 result = loadgen(server, loadgen_pin, "ingest", ["--duration", str(args.ingest_duration),
                                                                  "--scorekeepers", str(args.scorekeepers),
@@ -351,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             loop_seen.add(result.pop("loadgen_loop", "?"))
             report["ingest"][kind] = result
             print(f"ingest   {kind:10} {result['events_per_s']:>8,} events/s acknowledged ({result['failed']} failed)")
-        for deflate in modes:
+        for deflate in modes if not args.push_only else ():
             clients = "deflate offered" if deflate else "plain"
             for n in counts:
                 burst = args.events or max(20, min(200, 200_000 // n))
@@ -379,6 +426,13 @@ def main(argv: list[str] | None = None) -> int:
                     row["ratios"] = compare(row["scoreboard"], row["baseline"])
                     print(f"{clients:15} N={n:<6} ratios    {row['ratios']}", flush=True)
                 report["fanout"].append(row)
+        if args.push_subscriptions and "scoreboard" in servers:
+            with Server("scoreboard", workdir, server_pin) as server:
+                push = push_run(server, loadgen_pin, args)
+            report["push"] = push
+            print(f"push     {push['pushes_received']:,}/{push['subscriptions']:,} pushes, {push['pushes_per_s']:,}/s, "
+                  f"sender {push['sender_cpu_us_per_push']} µs/push, fan-out p99 {push['quiet_p99_ms']} -> "
+                  f"{push['burst_p99_ms']} ms ({push['p99_ratio']}x)", flush=True)
     report["meta"]["loadgen_loop"] = ",".join(sorted(loop_seen))
     report["meta"]["loadavg_end"] = loadavg()
     report["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs the benchmark's quick mode: servers, load generator, baseline
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -14,6 +14,7 @@ from ..settings import Settings
 from ..store import make_store
 from .api import matches
 from .api.docs import setup_api_docs
+from .api.notify_wiring import setup_notify
 from .errors import error_middleware
 from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
 from .live import sse, ws
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     setup_api_docs(app)
     app.cleanup_ctx.append(_service_lifetime)
+    setup_notify(app)  # after the store's lifetime: the notifier reads the log at start
     app.cleanup_ctx.append(heartbeat_lifetime(heartbeat))
     app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)

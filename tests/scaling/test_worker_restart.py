@@ -13,7 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from .test_workers import START_TIMEOUT, children_of, socket_inodes, sockets_on_port, two_workers  # noqa: F401
+from . import test_workers
+from .test_workers import START_TIMEOUT, children_of, socket_inodes, sockets_on_port
+
+two_workers = test_workers.two_workers  # the same fixture: WEB_CONCURRENCY=2 on a real Redis
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from ... import schemas
 from ...domain import STATUSES
+from ...notify import openapi as notify_api
 from ..security.viewer import TokenRequestSchema
 
 TITLE = "Scoreboard API"
@@ -223,6 +224,7 @@ EXAMPLES: dict[tuple[str, str], list[Any]] = {
                     {"type": "period_end", "final": True}]},
     ],
     ("/api/matches/{match_id}/tokens", "post"): [{"ttl": 600}],
+    **notify_api.EXAMPLES,
 }
 
 
@@ -240,16 +242,18 @@ def build_spec() -> dict[str, Any]:
         "viewerToken", {"type": "apiKey", "in": "query", "name": "token",
                         "description": "a viewer token for private matches"},
     )
+    for name, scheme in notify_api.SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, scheme)
     for name, schema in (("MatchView", MatchViewSchema), ("MatchList", MatchListSchema),
                          ("EventList", EventListSchema), ("IngestResult", IngestResultSchema),
-                         ("Token", TokenSchema), ("Error", ErrorSchema)):
+                         ("Token", TokenSchema), ("Error", ErrorSchema), *notify_api.COMPONENTS.items()):
         spec.components.schema(name, schema=schema)
     for kind, schema_class in schemas.EVENT_SCHEMAS.items():
         spec.components.schema(EVENT_COMPONENTS[kind], schema=schema_class)
     spec.components.response(
         "Error", {"description": "An error", "content": _json("Error")},
     )
-    for path, operations in OPERATIONS.items():
+    for path, operations in {**OPERATIONS, **notify_api.OPERATIONS}.items():
         spec.path(path=path, operations=copy.deepcopy(operations))
     document = spec.to_dict()
     _refine_events(document["components"]["schemas"])

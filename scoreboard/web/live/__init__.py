@@ -8,4 +8,5 @@
     session.py      one fan's subscriptions and ordered delivery, whatever carries it
     access.py       what a live connection may follow, and its limits
     connections.py  open live connections, so shutdown can tell each to reconnect
+    close_codes.py  CloseCode: every WebSocket close code we send, named once
 """

@@ -6,7 +6,6 @@ from exactly there with `since` instead of asking for a snapshot it already has.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -15,14 +14,11 @@ from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
 from scoreboard.frames import match_epoch
+from scoreboard.resources import STATIC, TEMPLATES, data_dir
 from scoreboard.text import encode_text
 from scoreboard.web.security.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
 from scoreboard.web.security.viewer import require_viewer, viewer_from_request, visible
-
-ROOT = Path(__file__).resolve().parents[3]
-TEMPLATES_DIR = ROOT / "templates"
-STATIC_DIR = ROOT / "static"
 
 # The page timeline shows the same log tail a live snapshot carries, so a page and a
 # snapshot never disagree about how far back the timeline goes.
@@ -49,7 +45,7 @@ def setup_pages(app: web.Application) -> None:
     """Register the page routes, the /static/ route and the Jinja environment on `app`."""
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=jinja2.FileSystemLoader(data_dir(TEMPLATES)),
         autoescape=True,
     )
     env.globals["status_label"] = status_label
@@ -60,7 +56,7 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/console", console, name="console")
     app.router.add_get("/embed", embed_docs, name="embed_docs")
     app.router.add_get("/embed/{match_id}", embed_match, name="embed_match")
-    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
+    app.router.add_static("/static/", data_dir(STATIC), name="static", append_version=False)
 
 
 def status_label(status: str) -> str:
