@@ -10,19 +10,20 @@ import pytest
 from .conftest import HostSite, ServerProcess, expect, unique_id
 
 
-def wipe_and_restart(server: ServerProcess) -> None:
-    """Stop the server, lose its SQLite file (an ephemeral disk), start it again."""
+def restart_with_a_new_log(server: ServerProcess, match_id: str) -> None:
+    """Stop the server and lose its SQLite file (an ephemeral disk); the match is made again
+    and grown past the old cursor (seq 2) without a goal after it (on another port, so the
+    page cannot reconnect before it exists); then the server is back on its own port."""
     server.stop()
     for path in server.db.parent.glob(server.db.name + "*"):
         path.unlink()
+    elsewhere = ServerProcess(server.db)
+    elsewhere.start()
+    elsewhere.create_match("Home", "Away", match_id)
+    elsewhere.post(match_id, {"type": "period_start"}, {"type": "goal", "team": "away", "player": "New Striker"},
+                   {"type": "notification", "title": "Drinks break"}, {"type": "notification", "title": "Sub"})
+    elsewhere.stop()
     server.start()
-
-
-def replay_new_log(server: ServerProcess, match_id: str) -> None:
-    """The match made again, grown past the old cursor (seq 2) without a goal after it."""
-    server.create_match("Home", "Away", match_id)
-    server.post(match_id, {"type": "period_start"}, {"type": "goal", "team": "away", "player": "New Striker"},
-                {"type": "notification", "title": "Drinks break"}, {"type": "notification", "title": "Sub"})
 
 
 @pytest.mark.parametrize("transport", ["ws", "sse"])
@@ -39,8 +40,7 @@ def test_page_shows_the_new_log_after_the_server_lost_its_data(
     expect(conn).to_have_attribute("data-state", "live")
     expect(page.locator("#timeline li")).to_have_count(2)
 
-    wipe_and_restart(server)
-    replay_new_log(server, match_id)
+    restart_with_a_new_log(server, match_id)
     expect(conn).to_have_attribute("data-state", "live", timeout=15000)
     expect(page.locator("#timeline li")).to_have_count(4, timeout=10000)
     expect(page.locator("#timeline")).to_contain_text("New Striker")
@@ -68,7 +68,6 @@ def test_widget_shows_the_new_log_after_the_server_lost_its_data(
     card = page.locator(f'[data-scoreboard-match="{match_id}"]')
     expect(card.locator(".l")).to_contain_text("Old Striker")
 
-    wipe_and_restart(server)
-    replay_new_log(server, match_id)
+    restart_with_a_new_log(server, match_id)
     expect(card.locator(".l")).to_contain_text("New Striker", timeout=15000)
     expect(card.locator(".sc span").first).to_have_text("0")
