@@ -122,7 +122,7 @@ class Settings:
     ingest_burst: int = _opt("events one API key may post at once before ingest_rate applies")
     ws_auth_timeout: float = _opt("seconds a WebSocket that must authenticate has to send its auth message")
     ws_idle_timeout: float = _opt("seconds a WebSocket may stay open without any subscription (0 = no limit)")
-    header_timeout: float = _opt("seconds a new connection has to send its first request's headers (slowloris)")
+    header_timeout: float = _opt("seconds a new connection has to send its first request's headers, and a request its body (slowloris)")
     keepalive_timeout: float = _opt("seconds a keep-alive connection may wait for its next request; keep above the router's idle timeout")
     match_idle_seconds: float = _opt(
         "seconds a match nobody follows may go unused before its in-memory state is let go (reloaded from the store when next needed)")

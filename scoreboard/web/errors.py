@@ -6,6 +6,7 @@ is a coroutine per request and, for every open WebSocket or SSE stream, a suspen
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -50,6 +51,11 @@ class BadRequest(ScoreboardError):
 class UnsupportedMediaType(ScoreboardError):
     code = "unsupported_media_type"
     status = 415
+
+
+class RequestTimeout(ScoreboardError):
+    code = "timeout"
+    status = 408
 
 
 class TooLarge(ScoreboardError):
@@ -223,7 +229,16 @@ async def read_json(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > max_size:
         raise TooLarge(f"the request body is larger than {max_size} bytes")
     try:
-        raw = await request.read()
+        if request.content.is_eof():  # the usual case: the body came with the headers
+            raw = await request.read()
+        else:
+            # A body trickling in holds a connection and a handler: it gets the header timeout.
+            timeout = request.app[SETTINGS_KEY].header_timeout
+            try:
+                async with asyncio.timeout(timeout):
+                    raw = await request.read()
+            except TimeoutError:
+                raise RequestTimeout(f"the request body took longer than {timeout:g} s to arrive") from None
     except web.HTTPRequestEntityTooLarge:
         raise TooLarge(f"the request body is larger than {max_size} bytes") from None
     try:

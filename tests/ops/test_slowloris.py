@@ -141,3 +141,21 @@ async def test_connections_past_max_connections_get_503(server: ServerProcess) -
             await ws.close()
         await asyncio.sleep(0.2)
         assert (await raw_exchange(server.port, raw_request("GET", "/healthz"))).status == 200
+
+
+async def test_a_request_body_trickling_in_gets_408(server: ServerProcess) -> None:
+    """A POST whose headers came at once but whose body trickles in is answered 408 (our error
+    shape) after header_timeout, instead of holding its handler for ever."""
+    server.start("--header-timeout", "1")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    body = b'{"id": "slow", "home": "A", "away": "B"}'
+    writer.write(b"POST /api/matches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + server.api_key.encode()
+                 + b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:5])
+    started = time.monotonic()
+    for byte in body[5:12]:
+        await asyncio.sleep(0.25)
+        writer.write(bytes([byte]))
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 408"), head
+    assert time.monotonic() - started < 3
+    writer.close()
