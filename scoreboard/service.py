@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .domain import EventDraft, Match, MatchState, match_view, slugify
-from .errors import MatchNotFound
+from .domain import (
+    EventDraft, Match, MatchState, competitions, filter_games, match_view, name_slug, slugify, standings,
+)
+from .errors import CompetitionNotFound, MatchNotFound
 from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, match_epoch, snapshot_message
 from .hub import Hub
 from .store.base import Committed, EventStore
@@ -67,7 +69,9 @@ class ScoreService:
         match_id = data.get("id") or slugify(f"{data['home']}-v-{data['away']}")
         match = Match(
             id=match_id, home=data["home"], away=data["away"], starts_at=data.get("starts_at"),
-            private=bool(data.get("private", False)),
+            private=bool(data.get("private", False)), sport=data.get("sport") or "football",
+            period_minutes=data.get("period_minutes"), extra_minutes=data.get("extra_minutes"),
+            competition=data.get("competition"), stage=data.get("stage"), venue=data.get("venue"),
         )
         await self.store.create_match(match)
         return await self.get_match(match.id)
@@ -82,8 +86,25 @@ class ScoreService:
 
     # -- readers -----------------------------------------------------------------------------
 
-    async def list_matches(self, status: str | None = None) -> list[dict[str, Any]]:
-        return [match_view(match, state) for match, state in await self.store.list_matches(status)]
+    async def list_matches(
+        self, status: str | None = None, competition: str | None = None, day: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Match views, newest first; `competition` is a slug, `day` a UTC date (YYYY-MM-DD)."""
+        games = filter_games(await self.store.list_matches(status), competition, day)
+        return [match_view(match, state) for match, state in games]
+
+    async def competitions(self, allowed: Callable[[Match], bool]) -> list[dict[str, Any]]:
+        """Every competition with a match `allowed` (the viewer may see it)."""
+        games = [game for game in await self.store.list_matches() if allowed(game[0])]
+        return competitions(games)
+
+    async def standings(self, slug: str, allowed: Callable[[Match], bool]) -> dict[str, Any]:
+        """The competition's live tables (domain.standings); raises MatchNotFound for an unknown slug."""
+        games = [game for game in filter_games(await self.store.list_matches(), slug) if allowed(game[0])]
+        if not games:
+            raise CompetitionNotFound(f"no competition {slug!r}")
+        name = games[0][0].competition or slug
+        return {"competition": {"slug": name_slug(name), "name": name}, "tables": standings(games)}
 
     async def get_match(self, match_id: str) -> dict[str, Any]:
         self._used[match_id] = True
@@ -111,7 +132,7 @@ class ScoreService:
         if frames is None:
             log_events = await self.store.events_since(match_id, 0, state.seq)
             try:
-                rebuilt = frames_from_log(match_id, log_events)
+                rebuilt = frames_from_log(match, log_events)
             except Exception:
                 # Whatever kept an event from being framed live keeps it now: the fan gets
                 # the whole state instead, which needs no per-event frame.
@@ -155,7 +176,7 @@ class ScoreService:
             self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
             try:
-                frame: Frame = event_frame(match_id, event, state)
+                frame: Frame = event_frame(committed.match, event, state)
                 self.history.add(frame)
                 self.hub.publish(frame)
             except Exception:

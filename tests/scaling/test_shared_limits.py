@@ -41,7 +41,7 @@ async def test_ingest_rate_holds_across_instances(redis_server: RedisServer, mak
     the fifth is 429 with Retry-After on either instance."""
     a = await make_instance(redis_server.url, ingest_rate=0.5, ingest_burst=4)
     b = await make_instance(redis_server.url, ingest_rate=0.5, ingest_burst=4)
-    await a.create_match("m")
+    await a.create_match("m", kickoff=False)  # no event yet: the budget is whole
     statuses = [(await post(instance, "m"))[0] for instance in (a, b, a, b)]
     assert statuses == [201] * 4
     for instance in (a, b):
