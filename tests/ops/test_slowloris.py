@@ -15,7 +15,7 @@ import pytest
 
 from support import ServerProcess, error_of, free_port, raw_exchange, raw_request
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]  # waits out real timeouts
 
 
 @pytest.fixture
