@@ -25,13 +25,13 @@ from typing import Any
 from scoreboard.frames import Frame
 from scoreboard.hub import Hub, websocket_bytes
 from scoreboard.service import CatchUp
-from scoreboard.web.live.session import LiveSession
+from scoreboard.web.live.session import Cursor, LiveSession
 
 
 class Service:
     private_matches: set[str] = set()
 
-    async def catch_up(self, match_id: str, since: int | None) -> CatchUp:
+    async def catch_up(self, match_id: str, since: int | None, epoch: str | None = None) -> CatchUp:
         return CatchUp(None, [], 0)
 
 
@@ -68,7 +68,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         session = LiveSession(Service(), hub, _noop_send, buffer_limit=512, max_subscriptions=10,
                               on_overflow=lambda: None)
         session.socket = transport  # type: ignore[assignment]
-        await session.subscribe(["m"], {"m": 0})
+        await session.subscribe(["m"], {"m": Cursor(0)})
         sessions.append(session)
     per_session = (tracemalloc.get_traced_memory()[0] - before) / args.fans
     tracemalloc.stop()

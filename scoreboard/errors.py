@@ -72,3 +72,15 @@ class StoreUnavailable(ScoreboardError):
 
     code = "store_unavailable"
     status = 503
+
+
+class InvalidInput(ScoreboardError):
+    """A header, query parameter, token or live message field that is not acceptable input
+    (e.g. not valid UTF-8 text); `fields` names it."""
+
+    code = "validation_failed"
+    status = 422
+
+
+class StoreInUse(Exception):
+    """The store's file is held by another process; the message names the file and that process."""

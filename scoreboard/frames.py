@@ -5,13 +5,16 @@ case: a blip of a few seconds) instead of refolding the log for every reconnecti
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from .domain import Event, Match, MatchState, apply, fold, live_fields
+from .text import is_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +30,15 @@ class Frame:
 
 
 def dumps(message: Any) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, non-ASCII text as is (UTF-8 on the wire), always encodable.
+
+    A lone surrogate can only be in data stored before such text was refused (text.py); it is
+    then written as a \\u escape, still valid JSON, so the message can be sent to every fan.
+    """
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    if text.isascii() or is_text(text):
+        return text
+    return json.dumps(message, separators=(",", ":"))
 
 
 def event_message(match: Match, event: Event, state: MatchState) -> dict[str, Any]:
@@ -46,7 +57,36 @@ def event_frame(match: Match, event: Event, state: MatchState) -> Frame:
 
 
 def snapshot_message(view: dict[str, Any], events: Sequence[Event]) -> dict[str, Any]:
-    return {"type": "snapshot", "match": view, "events": [event.to_dict() for event in events]}
+    return {
+        "type": "snapshot", "epoch": match_epoch(view["created_at"]), "match": view,
+        "events": [event.to_dict() for event in events],
+    }
+
+
+def match_epoch(created_at: str) -> str:
+    """Which life of a match's log its seqs belong to: the match's creation time in ms, base 36.
+
+    A fan's resume cursor carries it (`a:17@<epoch>`): if the log was lost (an ephemeral disk
+    wiped, Redis without persistence) and the match made again under the same id, the new log
+    has another epoch, and a cursor into the old one gets a fresh snapshot instead of resuming
+    silently against a different log. Every instance computes the same value from the stored
+    match, with no extra state.
+    """
+    try:
+        moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:  # not ours: still a stable name for this value
+        return hashlib.sha256(created_at.encode("utf-8", "replace")).hexdigest()[:10]
+    return _base36(round(moment.timestamp() * 1000))
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if not number:
+            return text
 
 
 def frames_from_log(match: Match, log: Sequence[Event]) -> list[Frame]:

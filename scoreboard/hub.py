@@ -57,6 +57,10 @@ class Subscriber(Protocol):
     def left_direct(self, match_id: str, seq: int) -> None:
         """Back from the direct lane of `match_id`, having had every frame up to `seq`."""
 
+    def resync(self, match_id: str, seq: int) -> None:
+        """Frame `seq` of `match_id` will never come (it could not be built): fetch what was
+        missed from the store before any later frame. Must not block or raise."""
+
 
 class Socket(Protocol):
     """What the direct lane needs of a transport (asyncio's and uvloop's have all three)."""
@@ -156,6 +160,21 @@ class Hub:
         self.deliveries += count
         return count
 
+    def resync(self, match_id: str, seq: int) -> None:
+        """Frame `seq` of `match_id` was not published (it could not be built): every
+        subscriber of the match, and every wildcard one, is told to fetch it from the store,
+        so none skips it silently. Fans in the direct lane leave it first."""
+        previous = self._last_seq.get(match_id, 0)
+        if seq <= previous:
+            return
+        self._last_seq[match_id] = seq
+        direct = self._direct.get(match_id)
+        if direct:
+            for subscriber in tuple(direct):
+                self._demote(match_id, direct, subscriber, previous)
+        for subscriber in (*self._topics.get(match_id, ()), *self._topics.get(WILDCARD, ())):
+            subscriber.resync(match_id, seq)
+
     def _write_direct(self, frame: Frame, direct: dict[Subscriber, tuple[Socket, int]], previous: int) -> int:
         """One write per fan. While a fan's transport holds nothing back, the frame goes to its
         socket with a bare os.write (a third of the transport's own cost per call); otherwise,
@@ -202,6 +221,13 @@ class Hub:
             del self._direct[match_id]
         self._topics.setdefault(match_id, set()).add(subscriber)
         subscriber.left_direct(match_id, self._last_seq[match_id] if seq is None else seq)
+
+    def forget(self, match_id: str) -> None:
+        """Let go of the last seq published for a match nobody follows (a long uptime must not
+        keep one per match ever played). A fan joining it later enters the direct lane after
+        the next frame, as go_direct then has a seq to compare with."""
+        if match_id not in self._topics and match_id not in self._direct:
+            self._last_seq.pop(match_id, None)
 
     def subscriber_count(self, match_id: str | None = None) -> int:
         if match_id is not None:

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 # Lines held for one loop iteration at most; past this many they are written at once, so a
@@ -92,3 +93,99 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+# A client's mistakes are logged once per this many seconds (the rest are counted).
+CLIENT_LOG_PERIOD = 60.0
+# Clients remembered at once; past it the stalest are forgotten (so, at worst, logged again).
+CLIENT_LOG_MEMORY = 10_000
+
+
+class ClientErrorLog:
+    """Logs what a client did wrong at most once per client per `period`, with a count of what
+    was held back since: a client that sends garbage in a loop cannot flood the log (each line
+    would cost a write and, with a traceback, kilobytes), yet every misbehaving client shows.
+    """
+
+    def __init__(
+        self, logger: logging.Logger, period: float = CLIENT_LOG_PERIOD,
+        memory: int = CLIENT_LOG_MEMORY, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._log = logger
+        self._period = period
+        self._memory = memory
+        self._clock = clock
+        self._clients: dict[str, list[float]] = {}  # client -> [last logged at, held back since]
+
+    def allow(self, client: str) -> int | None:
+        """None when `client` was logged within the period (counted); else how many lines were
+        held back since its last one, and the caller logs now."""
+        now = self._clock()
+        seen = self._clients.get(client)
+        if seen is not None and now - seen[0] < self._period:
+            seen[1] += 1
+            return None
+        held_back = int(seen[1]) if seen is not None else 0
+        if seen is None and len(self._clients) >= self._memory:
+            self._forget_stale(now)
+        self._clients[client] = [now, 0]
+        return held_back
+
+    def note(self, client: str, message: str, *args: object, level: int = logging.INFO,
+             exc_info: bool = False) -> None:
+        """Log `message % args` for `client` unless it was logged within the period."""
+        held_back = self.allow(client)
+        if held_back is None:
+            return
+        suffix = f" ({held_back} more from this client not logged)" if held_back else ""
+        self._log.log(level, "client %s: " + message + "%s", client, *args, suffix, exc_info=exc_info)
+
+    def _forget_stale(self, now: float) -> None:
+        stale = [client for client, (at, _) in self._clients.items() if now - at >= self._period]
+        for client in stale:
+            del self._clients[client]
+        if len(self._clients) >= self._memory:  # all recent: drop the oldest half
+            for client in list(self._clients)[: self._memory // 2]:
+                del self._clients[client]
+
+
+# One per process: the app's handlers and aiohttp's parser report to the same per-client budget.
+CLIENT_ERRORS = ClientErrorLog(logging.getLogger("scoreboard.clients"))
+
+
+class ParserErrorFilter(logging.Filter):
+    """On aiohttp's server logger: a request that is not valid HTTP is logged once per client
+    per minute (with the app's own client errors, CLIENT_ERRORS), without a traceback: it is
+    the client's fault, not ours."""
+
+    def __init__(self, clients: ClientErrorLog) -> None:
+        super().__init__()
+        self._clients = clients
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Error handling request"):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        status = getattr(error, "code", None) or getattr(error, "status", None)
+        if not isinstance(status, int) or not 400 <= status < 500:
+            return True  # a server-side failure: keep it whole
+        client = str(record.args[0]) if isinstance(record.args, tuple) and record.args else "unknown"
+        held_back = self._clients.allow(client)
+        if held_back is None:
+            return False
+        record.msg = "client %s: not a valid HTTP request: %s%s"
+        record.args = (client, error, f" ({held_back} more from this client not logged)" if held_back else "")
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+PARSER_ERROR_FILTER = ParserErrorFilter(CLIENT_ERRORS)
+
+
+def quiet_parser_errors() -> None:
+    """Install ParserErrorFilter on aiohttp's server logger (once per process)."""
+    logger = logging.getLogger("aiohttp.server")
+    if PARSER_ERROR_FILTER not in logger.filters:
+        logger.addFilter(PARSER_ERROR_FILTER)

@@ -12,9 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import StoreInUse
+from .listener import FD_RESERVE_MIN, ConnectionGuard, connection_cap, listen, open_file_limit
 from .logs import setup_logging
 from .settings import DEV_KEY, Settings
 from .web.metrics import METRICS_KEY
+from .workers import Supervisor
 from .web.app import close_live_connections, create_app
 from .web.keys import CONNECTIONS_KEY
 from .web.live.close_codes import CloseCode
@@ -23,6 +26,8 @@ log = logging.getLogger("scoreboard")
 
 # Seconds runner.cleanup() gives requests still running after the drain before cancelling them.
 CLEANUP_GRACE = 1.0
+# Seconds a drain keeps idle keep-alive connections open for what their clients had just sent.
+DRAIN_GRACE = 1.0
 
 
 def serve(settings: Settings) -> int:
@@ -73,21 +78,35 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     app = create_app(settings)
     # access_log=None: scoreboard.web.metrics logs each request once, with its request id.
     # shutdown_timeout is the grace cleanup() gives what the drain below did not finish.
+    # keepalive_timeout: how long an idle keep-alive connection is kept (listener.py).
     runner = web.AppRunner(
         app, shutdown_timeout=CLEANUP_GRACE, handle_signals=False, access_log=None,
+        keepalive_timeout=settings.keepalive_timeout,
     )
-    await runner.setup()
-    tune_gc()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     try:
-        await site.start()
+        await runner.setup()
+    except StoreInUse as exc:
+        print(f"scoreboard: cannot start: {exc}", file=sys.stderr)
+        return 2
+    tune_gc()
+    assert runner.server is not None
+    fd_limit = open_file_limit()
+    cap = connection_cap(settings.max_connections, fd_limit)
+    if cap > fd_limit - FD_RESERVE_MIN:
+        log.warning("max_connections=%d leaves fewer than %d of the %d open files for anything else: "
+                    "past that, new connections fail instead of getting a 503", cap, FD_RESERVE_MIN, fd_limit)
+    registry = app[CONNECTIONS_KEY]
+    guard = ConnectionGuard(runner.server, cap, settings.header_timeout, lambda: registry.websockets)
+    registry.taken_over = guard.taken_over
+    try:
+        listener = await listen(guard, settings.host, settings.port, reuse_port)
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", settings.host, settings.port, exc.strerror or exc)
         await runner.cleanup()
         return 1
-    log.info("scoreboard serving on http://%s:%s (%s, %s loop)", settings.host, settings.port,
+    log.info("scoreboard serving on http://%s:%s (%s, %s loop, up to %d connections)", settings.host, settings.port,
              "redis " + settings.public_dict()["redis_url"] if settings.redis_url else f"sqlite {settings.db}",
-             _loop_name(asyncio.get_running_loop()))
+             _loop_name(asyncio.get_running_loop()), cap)
     if settings.uses_dev_key:
         log.warning("scorekeepers use the public local key %r (make run): set SCOREBOARD_API_KEYS "
                     "for anything others can reach", DEV_KEY)
@@ -107,7 +126,7 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     loop.add_signal_handler(signal.SIGTERM, request_stop, CloseCode.SERVICE_RESTART, "SIGTERM")
     loop.add_signal_handler(signal.SIGINT, request_stop, CloseCode.GOING_AWAY, "SIGINT")
     await stop.wait()
-    await _drain(app, site, settings.shutdown_timeout)
+    await _drain(app, listener, guard, settings.shutdown_timeout)
     # cleanup(): close idle keep-alive connections, cancel what is still running after
     # CLEANUP_GRACE, close the store.
     await runner.cleanup()
@@ -158,21 +177,31 @@ def ephemeral_storage_warning(settings: Settings, env: Mapping[str, str]) -> str
     )
 
 
-async def _drain(app: web.Application, site: web.BaseSite, timeout: float) -> None:
-    """Stop accepting, tell live clients to reconnect, let in-flight requests finish.
+async def _drain(app: web.Application, listener: asyncio.AbstractServer, guard: ConnectionGuard,
+                 timeout: float) -> None:
+    """Stop accepting, tell live clients to reconnect, answer what keep-alive clients sent.
 
     Done before runner.cleanup() because aiohttp, once shutting a connection down, drops the
     bytes still arriving on it: a POST whose body was half-sent would never be answered.
+    Answers during the drain carry `Connection: close`. A request a keep-alive client sent just
+    before or after the signal may not have reached a handler yet (nothing is in flight for a
+    moment): so while HTTP connections are open the drain lasts at least DRAIN_GRACE, and only
+    then are the idle ones closed (by runner.cleanup).
     """
-    await site.stop()
+    listener.close()
     metrics = app[METRICS_KEY]
+    metrics.draining = True
     telling = asyncio.ensure_future(close_live_connections(app))
-    deadline = asyncio.get_running_loop().time() + timeout
-    while metrics.in_flight and asyncio.get_running_loop().time() < deadline:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + timeout
+    while loop.time() < deadline:
+        if not metrics.in_flight and (not guard.open_http or loop.time() - started >= DRAIN_GRACE):
+            break
         await asyncio.sleep(0.02)
     if metrics.in_flight:
         log.warning("%d requests still running after %.0f s: cancelling them", metrics.in_flight, timeout)
-    remaining = max(0.1, deadline - asyncio.get_running_loop().time())
+    remaining = max(0.1, deadline - loop.time())
     try:
         await asyncio.wait_for(telling, remaining)
     except asyncio.TimeoutError:
@@ -180,26 +209,5 @@ async def _drain(app: web.Application, site: web.BaseSite, timeout: float) -> No
 
 
 def _run_workers(settings: Settings, factory: Callable[[], asyncio.AbstractEventLoop] | None) -> int:
-    """Fork WEB_CONCURRENCY workers sharing the port (SO_REUSEPORT); relay signals to them."""
-    children: list[int] = []
-    for _ in range(settings.web_concurrency):
-        pid = os.fork()
-        if pid == 0:
-            code = _run(_serve(settings, reuse_port=True), factory)
-            os._exit(code)
-        children.append(pid)
-
-    def relay(signum: int, _frame: object) -> None:
-        for child in children:
-            try:
-                os.kill(child, signum)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, relay)
-    signal.signal(signal.SIGINT, relay)
-    worst = 0
-    for child in children:
-        _, status = os.waitpid(child, 0)
-        worst = max(worst, os.waitstatus_to_exitcode(status))
-    return worst
+    """WEB_CONCURRENCY workers sharing the port (SO_REUSEPORT), replaced when one dies (workers.py)."""
+    return Supervisor(settings.web_concurrency, lambda: _run(_serve(settings, reuse_port=True), factory)).run()

@@ -4,6 +4,7 @@ It knows nothing of HTTP: handlers pass validated drafts in and get plain dicts 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from .domain import (
     EventDraft, Match, MatchState, competitions, filter_games, match_view, name_slug, slugify, standings,
 )
 from .errors import CompetitionNotFound, MatchNotFound
-from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, snapshot_message
+from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, match_epoch, snapshot_message
 from .hub import Hub
 from .store.base import Committed, EventStore
 
@@ -27,6 +28,7 @@ class CatchUp:
     snapshot: str | None
     frames: list[Frame]
     seq: int  # where the fan stands afterwards
+    epoch: str = ""  # the match log's epoch (frames.match_epoch), for the fan's resume cursor
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class ScoreService:
         # Ids of private matches seen committing: a wildcard fan must not get their frames
         # unless granted (web/live/session.py). Learned before each publish, whichever instance wrote.
         self.private_matches: set[str] = set()
+        self.publish_errors = 0  # events whose frame could not be built or handed out (/metrics)
+        # match id -> used since the last sweep. What is held in memory per match (the store's
+        # copy of its log, its frame history and snapshot, the hub's last seq, ...) is let go
+        # once a match has gone unused for a whole sweep with no live subscriber (`sweep`).
+        self._used: dict[str, bool] = {}
+        self._forget_listeners: list[Callable[[str], None]] = []
         store.add_commit_listener(self._publish)
 
     async def start(self) -> None:
@@ -69,6 +77,7 @@ class ScoreService:
         return await self.get_match(match.id)
 
     async def ingest(self, match_id: str, drafts: list[EventDraft]) -> IngestResult:
+        self._used[match_id] = True
         acceptance = await self.store.append(match_id, drafts)
         events = [event.to_dict() for event, _ in acceptance.results]
         # The score as of this batch's last event, even if the log moved on meanwhile.
@@ -98,28 +107,40 @@ class ScoreService:
         return {"competition": {"slug": name_slug(name), "name": name}, "tables": standings(games)}
 
     async def get_match(self, match_id: str) -> dict[str, Any]:
+        self._used[match_id] = True
         match, state = await self.store.get(match_id)
         return match_view(match, state)
 
     async def events_since(self, match_id: str, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        self._used[match_id] = True
         return [event.to_dict() for event in await self.store.events_since(match_id, since, limit)]
 
-    async def catch_up(self, match_id: str, since: int | None) -> CatchUp:
+    async def catch_up(self, match_id: str, since: int | None, epoch: str | None = None) -> CatchUp:
         """The events after `since` when they are still at hand, else a snapshot.
 
-        Raises MatchNotFound.
+        `epoch`: the log epoch the cursor came with (None: an older cursor without one); a
+        cursor into another life of the log gets a snapshot. Raises MatchNotFound.
         """
+        self._used[match_id] = True
         match, state = await self.store.get(match_id)
-        if since is None or since > state.seq or state.seq - since > self.snapshot_events:
+        current = match_epoch(match.created_at)
+        if (since is None or since > state.seq or state.seq - since > self.snapshot_events
+                or (epoch is not None and epoch != current)):
             # No cursor, a cursor from another life of the log, or a gap too long to replay.
-            return CatchUp(await self._snapshot(match, state), [], state.seq)
+            return CatchUp(await self._snapshot(match, state), [], state.seq, current)
         frames = self.history.since(match_id, since)
         if frames is None:
             log_events = await self.store.events_since(match_id, 0, state.seq)
-            rebuilt = frames_from_log(match, log_events)
+            try:
+                rebuilt = frames_from_log(match, log_events)
+            except Exception:
+                # Whatever kept an event from being framed live keeps it now: the fan gets
+                # the whole state instead, which needs no per-event frame.
+                log.exception("rebuilding the frames of match %s failed: sending a snapshot", match_id)
+                return CatchUp(await self._snapshot(match, state), [], state.seq, current)
             self.history.backfill(match_id, rebuilt)
             frames = [frame for frame in rebuilt if frame.seq > since]
-        return CatchUp(None, frames, frames[-1].seq if frames else since)
+        return CatchUp(None, frames, frames[-1].seq if frames else since, current)
 
     async def _snapshot(self, match: Match, state: MatchState) -> str:
         """The snapshot message as of `state`, built once per seq of each match."""
@@ -133,6 +154,7 @@ class ScoreService:
         return text
 
     async def exists(self, match_id: str) -> bool:
+        self._used[match_id] = True
         try:
             await self.store.get(match_id)
         except MatchNotFound:
@@ -142,10 +164,65 @@ class ScoreService:
     # -- fan-out -----------------------------------------------------------------------------
 
     def _publish(self, committed: Committed) -> None:
+        """Commit listener: one frame per new event, to the history and the hub.
+
+        A seq is never skipped silently: if its frame cannot be built or handed out, the
+        failure is counted (`publish_errors`, in /metrics) and every fan of the match is made
+        to fetch what it missed from the store (Hub.resync), as after any gap.
+        """
         match_id = committed.match.id
+        self._used[match_id] = True
         if committed.match.private:
             self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
-            frame: Frame = event_frame(committed.match, event, state)
-            self.history.add(frame)
-            self.hub.publish(frame)
+            try:
+                frame: Frame = event_frame(committed.match, event, state)
+                self.history.add(frame)
+                self.hub.publish(frame)
+            except Exception:
+                self.publish_errors += 1
+                log.exception("publishing event %s of match %s failed: its fans resync from the store",
+                              event.seq, match_id)
+                self.history.forget(match_id)  # it would have a hole
+                self.hub.resync(match_id, event.seq)
+
+    # -- memory over a long uptime ------------------------------------------------------------
+
+    def add_forget_listener(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(match_id)` when a match's in-memory state is let go (see `sweep`)."""
+        self._forget_listeners.append(listener)
+
+    def sweep(self) -> int:
+        """Let go of what is held in memory for matches unused since the previous sweep and
+        followed by no live subscriber; returns how many. Everything let go is a cache of the
+        store: the next use of the match loads it again. Off the hot path: run every
+        `match_idle_seconds / 2` (run_sweeper), so a match goes after at most that long idle.
+        """
+        forgotten = 0
+        for match_id, used in list(self._used.items()):
+            if used:
+                self._used[match_id] = False
+                continue
+            if self.hub.subscriber_count(match_id) or not self.store.forget(match_id):
+                continue  # followed, or the store has work of it in flight: next time
+            del self._used[match_id]
+            self.history.forget(match_id)
+            self._snapshots.pop(match_id, None)
+            self.private_matches.discard(match_id)  # learned again at its next commit
+            self.hub.forget(match_id)
+            for listener in self._forget_listeners:
+                listener(match_id)
+            forgotten += 1
+        return forgotten
+
+    async def run_sweeper(self, interval: float) -> None:
+        """`sweep` every `interval` seconds, for as long as it runs (cancel to stop)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                forgotten = self.sweep()
+            except Exception:
+                log.exception("letting go of idle matches failed; trying again next time")
+            else:
+                if forgotten:
+                    log.debug("let go of %d idle matches", forgotten)

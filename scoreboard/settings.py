@@ -127,6 +127,12 @@ class Settings:
     ingest_burst: int = _opt("events one API key may post at once before ingest_rate applies")
     ws_auth_timeout: float = _opt("seconds a WebSocket that must authenticate has to send its auth message")
     ws_idle_timeout: float = _opt("seconds a WebSocket may stay open without any subscription (0 = no limit)")
+    header_timeout: float = _opt("seconds a new connection has to send its first request's headers, and a request its body (slowloris)")
+    keepalive_timeout: float = _opt("seconds a keep-alive connection may wait for its next request; keep above the router's idle timeout")
+    match_idle_seconds: float = _opt(
+        "seconds a match nobody follows may go unused before its in-memory state is let go (reloaded from the store when next needed)")
+    max_connections: int = _opt(
+        "open connections (HTTP, WebSocket, SSE) at once, past which new ones get 503 (0 = the open-file limit less a reserve)")
     # Notifications (README "Notifications"): Web Push and webhooks.
     vapid_private_key: str = _opt("VAPID key for Web Push, PEM or base64url (empty: made once and kept in the store)")
     vapid_subject: str = _opt("contact push services may write to: mailto:you@example.com or https://your.site")
@@ -171,6 +177,11 @@ class Settings:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:
             raise SettingsError("ws_auth_timeout: must be greater than 0")
+        for name in ("header_timeout", "keepalive_timeout", "match_idle_seconds"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be greater than 0")
+        if self.max_connections < 0:
+            raise SettingsError("max_connections: must be 0 (sized from the open-file limit) or more")
         self._check_notify()
 
     def _check_notify(self) -> None:

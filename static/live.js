@@ -2,7 +2,10 @@
 //
 // It keeps the last seq applied per match and resumes with `since` after every drop, so a
 // reconnect replays exactly what was missed; events at or below that seq are dropped, so a
-// replay that overlaps what was already applied changes nothing.
+// replay that overlaps what was already applied changes nothing. Each cursor carries the
+// epoch of the match's log (`a:17@<epoch>`, from the page or the last snapshot): if the
+// server's log is another one (it lost its data and the match was made again), the server
+// answers with a fresh snapshot instead of events from a different log.
 
 const BASE_DELAY_MS = 500;
 // The cap keeps a phone that lost its signal for minutes from waiting minutes more once it is
@@ -69,6 +72,7 @@ export class LiveFeed {
   /**
    * matches: match ids, or ["*"] for every match.
    * cursors: {matchId: seq} already applied (from the server-rendered page).
+   * epochs: {matchId: epoch} of the log those seqs belong to (the page's data-epoch).
    * onSnapshot(msg), onEvent(msg): called once per message, events in seq order per match.
    * onState(state, info): state is "connecting" | "live" | "reconnecting" | "offline".
    * allowGaps: apply an event even after a hole in the seqs (a list that shows only the
@@ -78,7 +82,7 @@ export class LiveFeed {
    *   promise of one) asked before every connection; renew is true when the last token was
    *   refused (close 1008: expired, or signed by a server since restarted) or never connected.
    */
-  constructor({ origin = location.origin, matches, cursors = {}, transport = "auto",
+  constructor({ origin = location.origin, matches, cursors = {}, epochs = {}, transport = "auto",
                 allowGaps = false, retry = retryPolicy(), token = pageToken(),
                 onSnapshot = () => {}, onEvent = () => {}, onState = () => {} }) {
     this.origin = origin;
@@ -91,6 +95,7 @@ export class LiveFeed {
     this.closes = [];   // the last few lost connections, {code, delayMs}, for diagnosis
     this.matches = [...matches];
     this.cursors = new Map(Object.entries(cursors).map(([id, seq]) => [id, Number(seq)]));
+    this.epochs = new Map(Object.entries(epochs).filter(([, epoch]) => epoch));
     this.transport = transport === "auto" ? "ws" : transport;
     this.autoFallback = transport === "auto";
     this.onSnapshot = onSnapshot;
@@ -151,7 +156,7 @@ export class LiveFeed {
       matches = [...matches, ...named].slice(0, MAX_SUBSCRIPTIONS);
     }
     params.set("matches", matches.join(","));
-    const since = [...this.cursors].map(([id, seq]) => `${id}:${seq}`);
+    const since = [...this.cursors].map(([id, seq]) => `${id}:${this._cursor(id, seq)}`);
     if (since.length) params.set("since", since.join(","));
     if (this.liveToken) params.set("token", this.liveToken);
     return params.toString();
@@ -298,10 +303,17 @@ export class LiveFeed {
     else if (msg.type === "error") console.warn("scoreboard: server says", msg.code, msg.message);
   }
 
+  /** `17@<epoch>`, or `17` while the epoch is unknown. */
+  _cursor(id, seq) {
+    const epoch = this.epochs.get(id);
+    return epoch ? `${seq}@${epoch}` : String(seq);
+  }
+
   _snapshot(msg) {
     const id = msg.match && msg.match.id;
     if (!id) return;
     this.cursors.set(id, Number(msg.match.seq) || 0);
+    if (msg.epoch) this.epochs.set(id, msg.epoch);
     this.resyncing.delete(id);
     this.onSnapshot(msg);
   }
@@ -325,7 +337,7 @@ export class LiveFeed {
     this.resyncing.add(id);
     const ws = this.socket;
     if (ws instanceof WebSocket && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify({ op: "subscribe", matches: [id], since: { [id]: have } }));
+      ws.send(JSON.stringify({ op: "subscribe", matches: [id], since: { [id]: this._cursor(id, have) } }));
     } else {
       this._connect();
     }

@@ -21,6 +21,7 @@ function bootMatch(root) {
   feed = new LiveFeed({
     matches: [view.match.id],
     cursors: { [view.match.id]: Number(root.dataset.seq) },
+    epochs: { [view.match.id]: root.dataset.epoch || "" },
     transport: requestedTransport(),
     onSnapshot: (msg) => view.applySnapshot(msg),
     onEvent: (msg) => view.applyEvent(msg),
@@ -79,10 +80,15 @@ function bootIndex(list) {
   let feed;
   const onState = connectionBadge(() => feed);
   const cursors = {};
-  for (const [id, li] of cards) cursors[id] = Number(li.dataset.seq);
+  const epochs = {};
+  for (const [id, li] of cards) {
+    cursors[id] = Number(li.dataset.seq);
+    epochs[id] = li.dataset.epoch || "";
+  }
   feed = new LiveFeed({
     matches: ["*"],
     cursors,
+    epochs,
     allowGaps: true,
     transport: requestedTransport(),
     onSnapshot: (msg) => upsert(msg.match),

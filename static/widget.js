@@ -14,6 +14,7 @@
     const cards = new Map();     // match id -> Set of mounted cards
     const matches = new Map();   // match id -> last match view painted
     const cursors = new Map();   // match id -> last seq applied
+    const epochs = new Map();    // match id -> epoch of the log that seq belongs to (snapshots)
     let socket = null;
     let sse = /[?&]transport=sse\b/.test(location.search);
     let opened = false;          // a WebSocket has opened at least once
@@ -39,9 +40,14 @@
 
     function subscribe(ids) {
       const since = {};
-      for (const id of ids) if (cursors.has(id)) since[id] = cursors.get(id);
+      for (const id of ids) if (cursors.has(id)) since[id] = cursor(id);
       socket.send(JSON.stringify({ op: "subscribe", matches: ids, since }));
       ids.forEach((id) => sent.add(id));
+    }
+
+    // `17@<epoch>`: a server whose log is another one (lost and made again) answers a snapshot.
+    function cursor(id) {
+      return epochs.has(id) ? `${cursors.get(id)}@${epochs.get(id)}` : cursors.get(id);
     }
 
     function schedule(delay) {
@@ -51,7 +57,7 @@
 
     function query() {
       const ids = [...cards.keys()];
-      const since = ids.filter((id) => cursors.has(id)).map((id) => `${id}:${cursors.get(id)}`);
+      const since = ids.filter((id) => cursors.has(id)).map((id) => `${id}:${cursor(id)}`);
       let q = `matches=${encodeURIComponent(ids.join(","))}`;
       if (since.length) q += `&since=${encodeURIComponent(since.join(","))}`;
       return q + auth("&");
@@ -138,6 +144,7 @@
       } else if (msg.type === "snapshot" && msg.match) {
         attempt = 0;
         cursors.set(msg.match.id, msg.match.seq);
+        if (msg.epoch) epochs.set(msg.match.id, msg.epoch);
         update(msg.match.id, msg.match, lastOf(msg.events, msg.match));
       } else if (msg.type === "event") {
         attempt = 0;

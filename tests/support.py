@@ -98,15 +98,25 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *extra: str, env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
-        """Start it and return once /healthz answers; `env` is added to this process's own."""
+    def start(self, *extra: str, env: dict[str, str] | None = None, timeout: float = 20.0,
+              open_files: int | None = None) -> None:
+        """Start it and return once /healthz answers; `env` is added to this process's own;
+        `open_files`: its open-file limit (ulimit -n)."""
         self.log_path = self.db.with_suffix(".log")
+
+        def limit_open_files() -> None:
+            if open_files is not None:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--db", str(self.db), "--api-keys", self.api_key, *extra],
                 cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                preexec_fn=limit_open_files if open_files is not None else None,
             )
         try:
             wait_until_serving(f"{self.url}/healthz", self.process, self.log_path, timeout)
@@ -125,3 +135,55 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
+
+
+@dataclass
+class RawAnswer:
+    """An HTTP answer read off a raw socket."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+async def raw_exchange(port: int, request: bytes, timeout: float = 5.0) -> RawAnswer:
+    """Send `request` bytes as they are (headers no client library would send) and read one
+    answer; the connection is closed after it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        body = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
+        return RawAnswer(int(status_line.split()[1]), headers, body)
+    finally:
+        writer.close()
+
+
+def raw_request(method: str, path: str, headers: bytes = b"", body: bytes = b"") -> bytes:
+    """An HTTP/1.1 request as bytes; `headers` are extra raw header lines, each ending in CRLF."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n".encode() + headers
+    if body:
+        head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+    return head + b"\r\n" + body
+
+
+def error_of(answer: RawAnswer) -> dict[str, Any]:
+    """The `error` object of an answer in the documented error shape (asserts the shape)."""
+    assert answer.headers.get("content-type", "").startswith("application/json"), answer
+    body = answer.json()
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str), body
+    return body["error"]

@@ -26,13 +26,15 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What the layers above share: settings, shipped data, logging, message and request shapes,
     # the cross-instance stream.
     ("support", ("scoreboard.settings", "scoreboard.resources", "scoreboard.logs", "scoreboard.redact",
-                 "scoreboard.schemas", "scoreboard.frames", "scoreboard.bridge")),
+                 "scoreboard.schemas", "scoreboard.frames", "scoreboard.bridge", "scoreboard.text")),
     ("store", ("scoreboard.store",)),
     # notify: the notifier beside the service, on the stores (web/api/push.py is its edge).
     ("service", ("scoreboard.service", "scoreboard.hub", "scoreboard.notify")),
     ("web", ("scoreboard.web",)),
     # Wiring and entry points: nothing imports these.
-    ("top", ("scoreboard", "scoreboard.web.app", "scoreboard.server", "scoreboard.__main__", "scoreboard.replay")),
+    # listener: the listening socket under aiohttp's server; workers: the process supervisor.
+    ("top", ("scoreboard", "scoreboard.web.app", "scoreboard.server", "scoreboard.__main__", "scoreboard.replay",
+             "scoreboard.listener", "scoreboard.workers")),
 )
 RANK = {prefix: rank for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes}
 LAYER_NAMES = [name for name, _ in LAYERS]

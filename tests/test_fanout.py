@@ -15,7 +15,7 @@ from scoreboard.hub import WILDCARD, Hub, websocket_bytes, websocket_text_frame
 from scoreboard.service import CatchUp
 from scoreboard.web.app import create_app
 from scoreboard.web.keys import HUB_KEY
-from scoreboard.web.live.session import LiveSession
+from scoreboard.web.live.session import Cursor, LiveSession
 from support import create_match, post_events, receive_json
 
 
@@ -31,7 +31,7 @@ class GatedService:
         self.gate = asyncio.Event()
         self._catch_up = catch_up
 
-    async def catch_up(self, match_id: str, since: int | None) -> CatchUp:
+    async def catch_up(self, match_id: str, since: int | None, epoch: str | None = None) -> CatchUp:
         await self.gate.wait()
         return self._catch_up
 
@@ -100,7 +100,7 @@ async def test_frames_racing_a_catch_up_are_sent_once_in_order_then_directly():
     service = GatedService(CatchUp(None, [frame(4), frame(5)], 5))
     wire = Wire()
     session = session_for(service, hub, wire)
-    subscribing = asyncio.create_task(session.subscribe(["m"], {"m": 3}))
+    subscribing = asyncio.create_task(session.subscribe(["m"], {"m": Cursor(3)}))
     await settle()
     for seq in (4, 5, 6):  # 4 and 5 are also in the catch-up: the race
         hub.publish(frame(seq))
@@ -122,7 +122,7 @@ async def test_direct_and_queued_frames_keep_order_and_the_direct_path_resumes()
     service = GatedService(CatchUp(None, [], 0))
     service.gate.set()
     session = session_for(service, hub, wire)
-    await session.subscribe(["m"], {"m": 0})
+    await session.subscribe(["m"], {"m": Cursor(0)})
     hub.publish(frame(1))
     wire.backed_up = True
     wire.send_gate.clear()  # the pump's send blocks, as on a full socket
@@ -148,7 +148,7 @@ async def test_a_stalled_fan_overflows_alone_and_others_keep_the_direct_path():
         service = GatedService(CatchUp(None, [], 0))
         service.gate.set()
         session = session_for(service, hub, wire, limit=5)
-        await session.subscribe(["m"], {"m": 0})
+        await session.subscribe(["m"], {"m": Cursor(0)})
         sessions.append(session)
     stalled.backed_up = True
     stalled.send_gate.clear()
@@ -198,7 +198,7 @@ async def counting_session(hub: Hub, wire: Wire) -> CountingSession:
                               on_overflow=wire.overflow)
     session.delivered = []
     session.socket = wire
-    await session.subscribe(["m"], {"m": 0})
+    await session.subscribe(["m"], {"m": Cursor(0)})
     return session
 
 
@@ -250,7 +250,7 @@ class LogService:
         self.private_matches: set[str] = set()
         self.log = log
 
-    async def catch_up(self, match_id: str, since: int | None) -> CatchUp:
+    async def catch_up(self, match_id: str, since: int | None, epoch: str | None = None) -> CatchUp:
         frames = [f for f in self.log if f.match_id == match_id and f.seq > (since or 0)]
         return CatchUp(None, frames, frames[-1].seq if frames else since or 0)
 
@@ -264,7 +264,7 @@ async def test_frames_that_never_reached_the_hub_are_fetched_before_later_ones()
     session = LiveSession(service, hub, wire.send, buffer_limit=100, max_subscriptions=10,  # type: ignore[arg-type]
                           on_overflow=wire.overflow)
     session.socket = wire
-    await session.subscribe(["m"], {"m": 0})  # the catch-up sends the six events so far
+    await session.subscribe(["m"], {"m": Cursor(0)})  # the catch-up sends the six events so far
     assert wire.seqs == [1, 2, 3, 4, 5, 6]
     wire.sent.clear()
     service.log += [frame(seq) for seq in range(7, 11)]

@@ -60,5 +60,9 @@ class EventStore(Protocol):
         this instance learns of the append, whichever instance made it.
         """
 
+    def forget(self, match_id: str) -> bool:
+        """Let go of what is held in memory for `match_id` (it is loaded again when next used);
+        False, keeping it, while a write of it is in flight."""
+
     async def ready(self) -> bool:
         """Whether the store can take writes right now (for /readyz)."""

@@ -122,6 +122,10 @@ class RedisStore:
     def add_commit_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 
+    def forget(self, match_id: str) -> bool:
+        """Nothing is held per match here but the lock of appends in flight (dropped after)."""
+        return match_id not in self._locks
+
     # -- reads -------------------------------------------------------------------------------
 
     async def get(self, match_id: str) -> tuple[Match, MatchState]:

@@ -34,6 +34,7 @@ from ..domain import (
 )
 from ..errors import MatchExists, MatchNotFound, StoreUnavailable
 from .base import Committed, CommitListener
+from .lockfile import FileLock
 from .sqlite_file import (
     INSERT_EVENTS, MATCH_COLUMNS, SCHEMA, UPDATE_STATE, EventRow, StateRow, migrate, row_to_match,
     state_row,
@@ -100,19 +101,30 @@ class SqliteStore:
         self._loading: dict[str, asyncio.Future[_MatchRecord]] = {}
         self._generation = 0
         self._listeners: list[CommitListener] = []
+        self._lock: FileLock | None = None  # held while open: one process per file (lockfile.py)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
+        """Raises StoreInUse when another process (or store) has the file open."""
         self._loop = asyncio.get_running_loop()
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = FileLock(self._path)
+            self._lock.acquire()
         started: asyncio.Future[None] = self._loop.create_future()
         self._thread = threading.Thread(
             target=self._run_writer, args=(started,), name="sqlite-writer", daemon=True,
         )
         self._thread.start()
-        await started
+        try:
+            await started
+        except BaseException:
+            self._thread = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+            raise
 
     async def close(self) -> None:
         if self._thread is None:
@@ -120,12 +132,26 @@ class SqliteStore:
         self._jobs.put(None)
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def ready(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def add_commit_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
+
+    def forget(self, match_id: str) -> bool:
+        """Drop a match's in-memory log (loaded again from the file when next used), unless
+        an append of it is not yet durable or a reader waits on it."""
+        record = self._records.get(match_id)
+        if record is None:
+            return match_id not in self._loading
+        if record.waiters or record.pending.seq != record.committed.seq:
+            return False
+        del self._records[match_id]
+        return True
 
     # -- reads -------------------------------------------------------------------------------
 

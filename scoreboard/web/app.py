@@ -1,11 +1,14 @@
 """create_app(settings) -> web.Application: wiring only, no logic of its own."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
 
 from ..hub import Hub
+from ..logs import CLIENT_ERRORS, quiet_parser_errors
 from ..service import ScoreService
 from ..settings import Settings
 from ..store import make_store
@@ -13,7 +16,7 @@ from .api import matches
 from .api.docs import setup_api_docs
 from .api.notify_wiring import setup_notify
 from .errors import error_middleware
-from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
+from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
 from .live import sse, ws
 from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
@@ -41,6 +44,9 @@ def create_app(settings: Settings) -> web.Application:
     app[KEYRING_KEY] = KeyRing(settings.scorekeeper_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
+    # Client mistakes (bad requests, bad live messages) are logged once per client per minute.
+    app[CLIENT_ERRORS_KEY] = CLIENT_ERRORS
+    quiet_parser_errors()
     setup_security(app, settings)
     app.add_routes(matches.routes)
     app.add_routes(ws.routes)
@@ -62,7 +68,12 @@ def create_app(settings: Settings) -> web.Application:
 async def _service_lifetime(app: web.Application):  # type: ignore[no-untyped-def]
     service = app[SERVICE_KEY]
     await service.start()
+    # Idle matches' in-memory state is let go in the background (ScoreService.sweep).
+    sweeper = asyncio.ensure_future(service.run_sweeper(app[SETTINGS_KEY].match_idle_seconds / 2))
     yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
     await service.stop()
 
 

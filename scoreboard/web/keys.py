@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..hub import Hub
+from ..logs import ClientErrorLog
 from ..service import ScoreService
 from ..settings import Settings
 from .security.auth import KeyRing
@@ -21,3 +22,4 @@ HEARTBEAT_KEY = web.AppKey("heartbeat", Heartbeat)
 TOKENS_KEY = web.AppKey("viewer_tokens", ViewerTokens)
 CLIENT_CONNECTIONS_KEY = web.AppKey("client_connections", ClientConnections)
 INGEST_LIMITER_KEY = web.AppKey("ingest_limiter", IngestLimiter)
+CLIENT_ERRORS_KEY = web.AppKey("client_errors", ClientErrorLog)

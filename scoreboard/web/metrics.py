@@ -22,6 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from ..domain import EVENT_TYPES
 from ..frames import Frame
 from ..hub import Hub
+from ..service import ScoreService
 from ..store.base import Committed
 from .live.connections import ConnectionRegistry
 from .errors import REQUEST_ID_KEY
@@ -44,9 +45,10 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class _LiveCollector:
     """Gauges read from the hub and the connection registry at scrape time."""
 
-    def __init__(self, hub: Hub, connections: ConnectionRegistry) -> None:
+    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService) -> None:
         self._hub = hub
         self._connections = connections
+        self._service = service
 
     def collect(self) -> Iterator[Metric]:
         open_now = GaugeMetricFamily(
@@ -64,14 +66,19 @@ class _LiveCollector:
             "scoreboard_deliveries", "Frames handed to subscribers by the hub",
             value=self._hub.deliveries,
         )
+        yield CounterMetricFamily(
+            "scoreboard_publish_errors",
+            "Events whose live frame could not be built or handed out (their fans resync from the store)",
+            value=self._service.publish_errors,
+        )
 
 
 class Metrics:
     """The metric objects of one app, and the hooks that feed them."""
 
-    def __init__(self, hub: Hub, connections: ConnectionRegistry, backend: str) -> None:
+    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService, backend: str) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_LiveCollector(hub, connections))
+        self.registry.register(_LiveCollector(hub, connections, service))
         self.backend = backend
         self.events_ingested = Counter(
             "scoreboard_events_ingested", "Events committed to the log by type "
@@ -109,6 +116,8 @@ class Metrics:
         )
         # Plain HTTP requests being handled now (not live streams): what SIGTERM waits for.
         self.in_flight = 0
+        # Set at SIGTERM: every answer from then on says `Connection: close` (server.py drains).
+        self.draining = False
         Gauge(
             "scoreboard_http_requests_in_flight", "HTTP requests being handled (live streams excluded)",
             registry=self.registry,
@@ -138,6 +147,10 @@ class Metrics:
         if new_events:
             self._published[committed.match.id] = (new_events[-1].seq, time.monotonic())
 
+    def forget_match(self, match_id: str) -> None:
+        """The service let go of an idle match (ScoreService.sweep)."""
+        self._published.pop(match_id, None)
+
     def sample_sent(self, frame: Frame) -> None:
         """A session sent `frame` (the last of a batch): time it if it is the latest publish."""
         published = self._published.get(frame.match_id)
@@ -157,9 +170,11 @@ METRICS_KEY = web.AppKey("metrics", Metrics)
 def setup_metrics(app: web.Application) -> Metrics:
     """Create the app's metrics, hook them to its store, and add `GET /metrics`."""
     settings = app[SETTINGS_KEY]
-    metrics = Metrics(app[HUB_KEY], app[CONNECTIONS_KEY], "redis" if settings.redis_url else "sqlite")
+    metrics = Metrics(app[HUB_KEY], app[CONNECTIONS_KEY], app[SERVICE_KEY],
+                      "redis" if settings.redis_url else "sqlite")
     app[METRICS_KEY] = metrics
     app[SERVICE_KEY].store.add_commit_listener(metrics.on_commit)
+    app[SERVICE_KEY].add_forget_listener(metrics.forget_match)
     app.router.add_get("/metrics", metrics_endpoint, name="metrics")
     return metrics
 
@@ -196,6 +211,8 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
     try:
         response = await handler(request)
         status = response.status
+        if metrics.draining and not response.prepared:
+            response.force_close()  # the client must not send another request on this connection
         return response
     except web.HTTPException as exc:
         status = exc.status

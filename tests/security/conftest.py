@@ -26,7 +26,13 @@ MakeClient = Callable[..., Awaitable[Any]]
 def make_client(aiohttp_client: Any, settings: Settings) -> MakeClient:
     """A real test server for the shared settings plus the token secret and any overrides."""
 
+    made = 0
+
     async def make(**overrides: Any) -> Any:
+        nonlocal made
+        made += 1
+        if made > 1 and "db" not in overrides:  # one store per file: each further app its own
+            overrides["db"] = settings.db.replace(".db", f"-{made}.db")
         return await aiohttp_client(create_app(replace(settings, secret=SECRET, **overrides)))
 
     return make

@@ -18,6 +18,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 routes = web.RouteTableDef()
+MAX_DIGITS = 18  # a seq or a count: far below 2**63, and below Python's 4,300-digit parse limit
 
 
 @routes.post("/api/matches")
@@ -85,7 +86,9 @@ async def post_events(request: web.Request) -> web.Response:
     match_id = request.match_info["match_id"]
     key = request.app[KEYRING_KEY].authorize(request.headers.get("Authorization"), match_id)
     drafts = schemas.load_event_batch(await read_json(request))
-    request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
+    charging = request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
+    if charging is not None:  # Redis mode: the budget is the whole service's
+        await charging
     result = await request.app[SERVICE_KEY].ingest(match_id, drafts)
     return web.json_response(result.body, status=201 if result.created else 200)
 
@@ -113,6 +116,6 @@ def _non_negative_int(request: web.Request, name: str, default: int | None) -> i
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
-        raise ValidationError({name: ["must be a whole number, 0 or more"]})
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_DIGITS):
+        raise ValidationError({name: [f"must be a whole number, 0 or more, at most {MAX_DIGITS} digits"]})
     return int(raw)

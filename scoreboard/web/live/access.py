@@ -21,16 +21,26 @@ from ..security.limits import client_address
 from .session import LiveSession
 from ..security.viewer import Viewer, refusal, viewer_from_token
 
+EXPIRY_SLACK = 0.05  # seconds after a grant's end before it is acted on
 
-def hold_client_slot(request: web.Request) -> Callable[[], None]:
+
+async def hold_client_slot(request: web.Request) -> Callable[[], None]:
     """Take one of the client address's live connections and return what gives it back.
 
     Raises TooManyConnections (429, before any upgrade) when the address has none left.
     """
     connections = request.app[CLIENT_CONNECTIONS_KEY]
     address = client_address(request, request.app[SETTINGS_KEY].trust_forwarded)
-    connections.acquire(address)
-    return lambda: connections.release(address)
+    acquiring = connections.acquire(address)
+    if acquiring is not None:
+        await acquiring
+
+    def release() -> None:
+        releasing = connections.release(address)
+        if releasing is not None:
+            asyncio.ensure_future(releasing)  # called from connection callbacks: cannot wait
+
+    return release
 
 
 class LiveAccess:
@@ -41,6 +51,7 @@ class LiveAccess:
         self._session = session
         self._on_expired = on_expired
         self._expiry: asyncio.TimerHandle | None = None
+        self._checked_at = time.time()  # grants that ended before this were acted on
         self.viewer = Viewer()
         self.private_followed: set[str] = set()  # private match ids subscribed with a grant
         session.may_view_private = lambda match_id: self.viewer.may_view(match_id)
@@ -96,14 +107,30 @@ class LiveAccess:
             self._expiry.cancel()
 
     def _arm_expiry(self) -> None:
-        if self.viewer.expires_at is None or self.viewer.every_match:
-            return
+        """Wake up when the next grant ends (each token's grant ends with that token)."""
         if self._expiry is not None:
             self._expiry.cancel()
-        delay = max(0.0, self.viewer.expires_at - time.time())
+            self._expiry = None
+        ends = self.viewer.next_expiry()
+        if ends is None:
+            return
+        # time.time() and the loop's clock drift apart a little: wake just after the end.
+        delay = max(0.0, ends - time.time()) + EXPIRY_SLACK
         self._expiry = asyncio.get_running_loop().call_later(delay, self._expired)
 
     def _expired(self) -> None:
+        """A grant ended: a subscription that needed it ends too (the client reconnects with a
+        new token); later subscribe ops and the wildcard's private frames check the grant's end
+        themselves (Viewer.may_view)."""
         self._expiry = None
-        if self.private_followed & set(self._session.subscriptions) or WILDCARD in self._session.subscriptions:
+        now = time.time()
+        lapsed = {match_id for match_id in self.private_followed if not self.viewer.may_view(match_id, now)}
+        subscriptions = set(self._session.subscriptions)
+        self.private_followed -= lapsed
+        # A wildcard may have carried the private matches whose grants just ended.
+        ended = any(self._checked_at < until <= now for until in self.viewer.grants.values())
+        self._checked_at = now
+        if lapsed & subscriptions or (WILDCARD in subscriptions and ended):
             self._on_expired()
+            return
+        self._arm_expiry()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Protocol
 
 from .close_codes import CloseCode
@@ -12,17 +13,32 @@ class LiveConnection(Protocol):
         """Tell the client to reconnect (WebSocket close code, or an SSE message) and end."""
 
 
+def _nothing(protocol: object) -> None:
+    """No listener to tell (an app served by a test server)."""
+
+
 class ConnectionRegistry:
     def __init__(self) -> None:
         self._open: set[LiveConnection] = set()
+        # Open WebSockets: no longer aiohttp's connections once taken over (listener.py counts them).
+        self.websockets = 0
+        # Told of the aiohttp protocol a WebSocket leaves, so the connection is not counted twice
+        # (server.py sets it to the listener's ConnectionGuard.taken_over).
+        self.taken_over: Callable[[object], None] = _nothing
         # What live clients are told at shutdown: going away, or restart (SIGTERM).
         self.close_code: CloseCode = CloseCode.GOING_AWAY
 
     def add(self, connection: LiveConnection) -> None:
-        self._open.add(connection)
+        if connection not in self._open:
+            self._open.add(connection)
+            if getattr(connection, "transport", None) == "ws":
+                self.websockets += 1
 
     def discard(self, connection: LiveConnection) -> None:
-        self._open.discard(connection)
+        if connection in self._open:
+            self._open.discard(connection)
+            if getattr(connection, "transport", None) == "ws":
+                self.websockets -= 1
 
     def __len__(self) -> int:
         return len(self._open)

@@ -18,9 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
+from ...domain import MATCH_ID_PATTERN
 from ...errors import MatchNotFound, ScoreboardError
 from ...frames import Frame
 from ...hub import WILDCARD, WRITE_HIGH_WATER, Hub, Socket, websocket_bytes
@@ -30,6 +33,12 @@ log = logging.getLogger(__name__)
 
 # send(text, kind, cursor): kind is "snapshot", "event" or "control"; cursor is the SSE event id.
 Sender = Callable[[str, str, str | None], Awaitable[None]]
+EPOCH_PATTERN = re.compile(r"[0-9a-z]{1,16}")
+MAX_SEQ = 2**63 - 1  # a cursor past any real log (as a SQLite integer can hold)
+SEQ_DIGITS = 18
+MATCH_ID_RULE = "a match id is lowercase letters, digits and '-', at most 64, or '*' for every match"
+# In the queue: "catch up on this match from the store here" (Hub.resync), not a frame to send.
+RESYNC = "\x00resync"
 
 
 class TooManySubscriptions(ScoreboardError):
@@ -44,13 +53,14 @@ class LiveSession:
     __slots__ = (
         "_service", "_hub", "_send", "socket", "_max_subscriptions", "_buffer_limit",
         "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
-        "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample",
+        "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample", "_epochs",
     )
 
     def __init__(
         self, service: ScoreService, hub: Hub, send: Sender, *,
         buffer_limit: int, max_subscriptions: int, on_overflow: Callable[[], None],
         on_sent: Callable[[Frame], None] | None = None, sample_every: int = 16,
+        cursor_ids: bool = False,
     ) -> None:
         self._service = service
         self._hub = hub
@@ -68,6 +78,9 @@ class LiveSession:
         # Frames waiting for the pump, oldest first; None (no deque, no task) while none wait.
         self._queue: deque[Frame] | None = None
         self._cursors: dict[str, int] = {}  # match id -> last seq sent to this fan
+        # match id -> its log epoch, for `cursor_id` (SSE ids); None where no one asks for ids
+        # (a WebSocket client keeps its own cursors), so a WebSocket fan holds no such map.
+        self._epochs: dict[str, str] | None = {} if cursor_ids else None
         self._topics: set[str] = set()  # what we asked the hub for, to undo on close
         self._send_lock = asyncio.Lock()  # held by a catch-up and by the pump while sending
         self._pump: asyncio.Task[None] | None = None
@@ -84,8 +97,13 @@ class LiveSession:
         return self._overflowed
 
     def cursor_id(self) -> str:
-        """`a:17,b:3`: where this fan stands in every match; an SSE id that can resume all."""
-        return ",".join(f"{match_id}:{seq}" for match_id, seq in sorted(self._cursors.items()))
+        """`a:17@<epoch>,b:3@<epoch>`: where this fan stands in every match; an SSE id that can
+        resume all (parse_since)."""
+        epochs = self._epochs or {}
+        return ",".join(
+            f"{match_id}:{seq}@{epochs[match_id]}" if match_id in epochs else f"{match_id}:{seq}"
+            for match_id, seq in sorted(self._cursors.items())
+        )
 
     def start(self) -> None:
         """Nothing to start: the pump task exists only while frames wait in the queue."""
@@ -105,7 +123,7 @@ class LiveSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
 
-    async def subscribe(self, match_ids: Iterable[str], since: dict[str, int]) -> list[str]:
+    async def subscribe(self, match_ids: Iterable[str], since: dict[str, Cursor]) -> list[str]:
         """Subscribe and send each match's catch-up; returns the ids that do not exist."""
         wanted = [m for m in dict.fromkeys(match_ids) if m not in self._topics]
         if len(self._topics) + len(wanted) > self._max_subscriptions:
@@ -125,7 +143,11 @@ class LiveSession:
                 self._hub.subscribe(self, [match_id])
                 self._topics.add(match_id)
                 try:
-                    catch_up = await self._service.catch_up(match_id, since.get(match_id))
+                    cursor = since.get(match_id)
+                    catch_up = await self._service.catch_up(
+                        match_id, cursor.seq if cursor is not None else None,
+                        cursor.epoch if cursor is not None else None,
+                    )
                 except MatchNotFound:
                     self._hub.unsubscribe(self, [match_id])
                     self._topics.discard(match_id)
@@ -144,6 +166,8 @@ class LiveSession:
                 self._hub.unsubscribe(self, [match_id])
                 self._topics.discard(match_id)
                 self._cursors.pop(match_id, None)
+                if self._epochs is not None:
+                    self._epochs.pop(match_id, None)
 
     @property
     def subscriptions(self) -> list[str]:
@@ -169,6 +193,19 @@ class LiveSession:
                 self._try_direct(frame.match_id)
                 return
         self._enqueue(frame)
+
+    def resync(self, match_id: str, seq: int) -> None:
+        """The hub could not publish frame `seq` of `match_id`: once what is queued before it
+        has gone, send what the store has past this fan's cursor (a snapshot for a wildcard
+        fan, which holds no cursor), so the fan sees the gap closed instead of skipped."""
+        if self._stopped:
+            return
+        if match_id not in self._topics and not (
+            WILDCARD in self._topics and (
+                match_id not in self._service.private_matches or self.may_view_private(match_id))
+        ):
+            return
+        self._enqueue(Frame(match_id, seq, RESYNC))
 
     def left_direct(self, match_id: str, seq: int) -> None:
         """The hub's direct lane let go of this fan for `match_id`, after frame `seq`."""
@@ -199,6 +236,10 @@ class LiveSession:
                 # The frame being sent stays at the head, so `deliver` keeps queueing behind it.
                 while queue:
                     frame = queue[0]
+                    if frame.text is RESYNC:
+                        await self._fill_gap(frame.match_id)
+                        queue.popleft()
+                        continue
                     if self._gap_before(frame):
                         await self._fill_gap(frame.match_id)
                     if self._should_send(frame):
@@ -215,6 +256,12 @@ class LiveSession:
                     self._try_direct(match_id)
         except ConnectionResetError:
             self._stopped = True  # the fan went away mid-send; its handler cleans up
+        except Exception:
+            # Never leave a fan with a queue and no pump: it would silently get nothing more.
+            log.exception("sending to a live fan failed: disconnecting it so it resumes with since")
+            self._stopped = True
+            self._queue = None
+            self._on_overflow()
 
     def _gap_before(self, frame: Frame) -> bool:
         """Whether frames between this fan's cursor and `frame` never reached this instance
@@ -223,8 +270,9 @@ class LiveSession:
         return cursor is not None and frame.seq > cursor + 1 and frame.match_id in self._topics
 
     async def _fill_gap(self, match_id: str) -> None:
-        """Send what the fan missed from the store (events, or a snapshot), under the send lock."""
-        cursor = self._cursors[match_id]
+        """Send what the fan missed from the store (events, or a snapshot), under the send lock.
+        A fan without a cursor on the match (wildcard) gets a snapshot."""
+        cursor = self._cursors.get(match_id)
         try:
             catch_up = await self._service.catch_up(match_id, cursor)
         except MatchNotFound:
@@ -233,6 +281,8 @@ class LiveSession:
 
     async def _send_catch_up(self, match_id: str, catch_up: CatchUp) -> None:
         """A snapshot, then the frames past the fan's cursor, moving the cursor as they go."""
+        if self._epochs is not None and catch_up.epoch:
+            self._epochs[match_id] = catch_up.epoch
         if catch_up.snapshot is not None:
             self._cursors[match_id] = catch_up.seq
             await self._send(catch_up.snapshot, "snapshot", self.cursor_id())
@@ -263,16 +313,46 @@ def _no_private_match(match_id: str) -> bool:
     return False
 
 
-def parse_since(raw: str) -> dict[str, int]:
-    """`a:17,b:3` -> {"a": 17, "b": 3}; raises ValueError on anything else."""
-    cursors: dict[str, int] = {}
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a fan stood in a match: the last seq it had and the epoch of the log that seq
+    belongs to (frames.match_epoch; None in a cursor from before epochs, taken on trust)."""
+
+    seq: int
+    epoch: str | None = None
+
+
+def parse_cursor(raw: str) -> Cursor:
+    """`17` or `17@<epoch>` -> Cursor; raises ValueError."""
+    seq, sep, epoch = raw.partition("@")
+    if not (seq.isascii() and seq.isdigit() and len(seq) <= SEQ_DIGITS):
+        raise ValueError("a seq is a whole number")
+    if sep and not EPOCH_PATTERN.fullmatch(epoch):
+        raise ValueError("an epoch is 1-16 lowercase letters and digits")
+    return Cursor(int(seq), epoch if sep else None)
+
+
+def parse_since(raw: str) -> dict[str, Cursor]:
+    """`a:17@k2x9,b:3` -> {"a": Cursor(17, "k2x9"), "b": Cursor(3)}; raises ValueError."""
+    cursors: dict[str, Cursor] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
-        match_id, sep, seq = part.rpartition(":")
-        if not sep or not match_id or not seq.isdigit():
-            raise ValueError(f"bad cursor {part!r}: use match:seq")
-        cursors[match_id] = int(seq)
+        match_id, sep, cursor = part.rpartition(":")
+        if not sep or not match_id:
+            raise ValueError(f"bad cursor {part[:80]!r}: use match:seq or match:seq@epoch")
+        try:
+            cursors[match_id] = parse_cursor(cursor)
+        except ValueError:
+            raise ValueError(f"bad cursor {part[:80]!r}: use match:seq or match:seq@epoch") from None
     return cursors
 
 
 def parse_matches(raw: str) -> list[str]:
     return [m.strip() for m in raw.split(",") if m.strip()]
+
+
+def invalid_match_ids(match_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Positions of the ids that cannot name a match (nor be "*"), with why: an error tree."""
+    return {
+        str(index): [MATCH_ID_RULE] for index, match_id in enumerate(match_ids)
+        if match_id != WILDCARD and not MATCH_ID_PATTERN.fullmatch(match_id)
+    }

@@ -11,10 +11,11 @@ import random
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
+from ...errors import InvalidInput
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from ..keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 from .access import LiveAccess, hold_client_slot
-from .session import LiveSession, parse_matches, parse_since
+from .session import Cursor, LiveSession, invalid_match_ids, parse_matches, parse_since
 from ..security.viewer import viewer_from_request
 
 routes = web.RouteTableDef()
@@ -31,7 +32,7 @@ class SseFan:
         self.session = LiveSession(
             request.app[SERVICE_KEY], request.app[HUB_KEY], self._send,
             buffer_limit=settings.subscriber_buffer, max_subscriptions=settings.max_subscriptions,
-            on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent,
+            on_overflow=self._on_overflow, on_sent=self.metrics.sample_sent, cursor_ids=True,
         )
 
     async def _send(self, text: str, kind: str, cursor: str | None) -> None:
@@ -63,6 +64,9 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
     matches = parse_matches(request.query.get("matches", ""))
     if not matches:
         raise web.HTTPBadRequest(reason="give ?matches=a,b (or * for every match)")
+    bad_ids = invalid_match_ids(matches)
+    if bad_ids:
+        raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
     limit = request.app[SETTINGS_KEY].max_subscriptions
     if len(matches) > limit:
         raise web.HTTPBadRequest(reason=f"at most {limit} matches per connection")
@@ -70,14 +74,14 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
         since = parse_since(request.headers.get("Last-Event-ID") or request.query.get("since", ""))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
-    release = hold_client_slot(request)  # 429 when this client address has too many open
+    release = await hold_client_slot(request)  # 429 when this client address has too many open
     try:
         return await _stream(request, matches, since)
     finally:
         release()
 
 
-async def _stream(request: web.Request, matches: list[str], since: dict[str, int]) -> web.StreamResponse:
+async def _stream(request: web.Request, matches: list[str], since: dict[str, Cursor]) -> web.StreamResponse:
     fan = SseFan(request)
     # Access (access.py): a private match needs ?token= granting it; refused before streaming.
     access = LiveAccess(request, fan.session, on_expired=fan._stop)

@@ -19,16 +19,21 @@ from typing import Any
 from aiohttp import web
 
 from ...domain import utc_now
-from ...errors import ScoreboardError
+from ...errors import InvalidInput, ScoreboardError
+from ...logs import ClientErrorLog
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .close_codes import CloseCode
 from .connections import ConnectionRegistry
 from .handshake import accept_key, take_over
 from .heartbeat import Heartbeat
-from ..keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..errors import BadRequest, load_json
+from ..keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..security.limits import client_address
 from .access import LiveAccess, hold_client_slot
 from ..security.origins import origin_allowed
-from .session import LiveSession, parse_matches, parse_since
+from .session import (
+    MAX_SEQ, Cursor, LiveSession, invalid_match_ids, parse_cursor, parse_matches, parse_since,
+)
 from .websocket import CLOSE_TIMEOUT, WebSocketConnection
 
 log = logging.getLogger(__name__)
@@ -50,7 +55,7 @@ class WebSocketFan:
     __slots__ = (
         "connection", "session", "access", "_metrics", "_registry", "_heartbeat", "_release",
         "_log_fields", "_auth_timeout", "_idle_timeout", "_idle_timer", "_auth_timer",
-        "_inbox", "_worker", "_opening", "_max_message",
+        "_inbox", "_worker", "_opening", "_max_message", "_client_log", "_client",
     )
 
     def __init__(self, request: web.Request, release: Callable[[], None]) -> None:
@@ -78,18 +83,21 @@ class WebSocketFan:
         self._inbox: deque[Item] | None = None
         self._worker: asyncio.Task[None] | None = None
         # (matches, since) of the URL, held back until the client's auth message arrives.
-        self._opening: tuple[list[str], dict[str, int]] | None = None
+        self._opening: tuple[list[str], dict[str, Cursor]] | None = None
         self._max_message = settings.max_ws_message_bytes
+        self._client_log: ClientErrorLog = app[CLIENT_ERRORS_KEY]
+        self._client = client_address(request, settings.trust_forwarded)
 
     def connect(self, transport: asyncio.Transport) -> WebSocketConnection:
         self.connection = WebSocketConnection(transport, self, self._max_message)
         self.session.socket = transport  # event frames may go straight to it (hub.py)
         return self.connection
 
-    def opened(self, request: web.Request, matches: list[str], since: dict[str, int]) -> None:
+    def opened(self, request: web.Request, matches: list[str], since: dict[str, Cursor]) -> None:
         """The 101 is out: register, then check the token and subscribe to the URL's matches."""
         assert self.connection is not None
         self._registry.add(self)
+        self._registry.taken_over(request.protocol)  # no longer an HTTP connection (listener.py)
         self._heartbeat.add(self.connection)
         self._log_fields = connection_opened(request, self.transport)
         self._post(functools.partial(self._open, request.query.get("token"), matches, since))
@@ -188,7 +196,7 @@ class WebSocketFan:
         except ConnectionResetError:
             pass  # the fan went away mid-send: on_closed cleans up
         except Exception:
-            log.exception("WebSocket message handling failed")
+            self._client_log.note(self._client, "WebSocket message handling failed", level=logging.ERROR, exc_info=True)
             self._close(CloseCode.INTERNAL_ERROR, "internal error: reconnect")
         finally:
             self._worker = None
@@ -201,13 +209,13 @@ class WebSocketFan:
         elif self._opening is not None:
             await self._authenticate_first(message)
         elif message is BINARY:
-            await self.error("bad_message", "binary frames are not supported; send JSON text")
+            await self.client_error("bad_message", "binary frames are not supported; send JSON text")
         else:
             await self.handle_message(message)
 
     # -- opening ---------------------------------------------------------------------------------
 
-    async def _open(self, token: str | None, matches: list[str], since: dict[str, int]) -> None:
+    async def _open(self, token: str | None, matches: list[str], since: dict[str, Cursor]) -> None:
         """Check `?token=`; when the asked-for matches include private ones it does not grant,
         wait for `{"op": "auth"}` as the first message, then subscribe."""
         if token is not None and not await self.authenticate(token):
@@ -221,7 +229,7 @@ class WebSocketFan:
             return
         await self._subscribe_opening(matches, since)
 
-    async def _subscribe_opening(self, matches: list[str], since: dict[str, int]) -> None:
+    async def _subscribe_opening(self, matches: list[str], since: dict[str, Cursor]) -> None:
         if matches:
             await self.subscribe(matches, since)
         self.watch_idle()
@@ -249,19 +257,22 @@ class WebSocketFan:
         except ScoreboardError as exc:
             await self.refuse(exc.code, exc.message)
             return False
-        await self.send_json({"type": "authenticated", "matches": sorted(self.access.viewer.matches)})
+        await self.send_json({"type": "authenticated", "matches": sorted(self.access.viewer.matches())})
         return True
 
     # -- the protocol ----------------------------------------------------------------------------
 
     async def handle_message(self, raw: str) -> None:
         try:
-            message = json.loads(raw)
-        except json.JSONDecodeError:
-            await self.error("bad_message", "messages must be JSON objects")
+            message = load_json(raw)
+        except BadRequest as exc:
+            await self.client_error("bad_message", f"messages must be JSON objects: {exc.message}")
+            return
+        except InvalidInput as exc:
+            await self.client_error(exc.code, exc.message, fields=exc.fields)
             return
         if not isinstance(message, dict):
-            await self.error("bad_message", "messages must be JSON objects")
+            await self.client_error("bad_message", "messages must be JSON objects")
             return
         op = message.get("op")
         if op == "ping":
@@ -271,25 +282,33 @@ class WebSocketFan:
         elif op in ("subscribe", "unsubscribe"):
             matches = message.get("matches")
             if not isinstance(matches, list) or not matches or not all(isinstance(m, str) for m in matches):
-                await self.error("bad_message", f"{op} needs 'matches': a non-empty list of match ids")
+                await self.client_error("bad_message", f"{op} needs 'matches': a non-empty list of match ids")
+                return
+            bad_ids = invalid_match_ids(matches)
+            if bad_ids:
+                await self.client_error("validation_failed", "some match ids are not valid", fields={"matches": bad_ids})
                 return
             if op == "unsubscribe":
                 self.session.unsubscribe(matches)
                 self.watch_idle()
                 await self.send_json({"type": "unsubscribed", "matches": matches})
                 return
-            since = message.get("since") or {}
-            if not isinstance(since, dict) or not all(
-                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                for k, v in since.items()
-            ):
-                await self.error("bad_message", "'since' must map match ids to seqs (whole numbers)")
+            since = op_cursors(message.get("since") or {})
+            if since is None:
+                await self.client_error(
+                    "bad_message", "'since' must map match ids to seqs: whole numbers, or \"17@<epoch>\"",
+                )
                 return
             await self.subscribe(matches, since)
         else:
-            await self.error("bad_message", "unknown op: use subscribe, unsubscribe, auth or ping")
+            await self.client_error("bad_message", "unknown op: use subscribe, unsubscribe, auth or ping")
 
-    async def subscribe(self, matches: list[str], since: dict[str, int]) -> None:
+    async def client_error(self, code: str, message: str, **extra: Any) -> None:
+        """Tell the client what it got wrong (the connection stays); logged once per client per minute."""
+        self._client_log.note(self._client, "%s on /ws: %s", code, message)
+        await self.error(code, message, **extra)
+
+    async def subscribe(self, matches: list[str], since: dict[str, Cursor]) -> None:
         matches, refused = await self.access.screen(matches)
         for match_id, refusal in refused:
             await self.error(refusal.code, refusal.message, match_id=match_id)
@@ -317,6 +336,26 @@ class WebSocketFan:
             )
 
 
+def op_cursors(since: object) -> dict[str, Cursor] | None:
+    """A subscribe op's `since` ({"a": 17} or {"a": "17@<epoch>"}) as cursors; None if malformed."""
+    if not isinstance(since, dict):
+        return None
+    cursors: dict[str, Cursor] = {}
+    for match_id, value in since.items():
+        if isinstance(value, bool) or not isinstance(match_id, str):
+            return None
+        if isinstance(value, int) and 0 <= value <= MAX_SEQ:
+            cursors[match_id] = Cursor(value)
+        elif isinstance(value, str):
+            try:
+                cursors[match_id] = parse_cursor(value)
+            except ValueError:
+                return None
+        else:
+            return None
+    return cursors
+
+
 @routes.get("/ws")
 async def websocket(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS_KEY]
@@ -327,8 +366,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         since = parse_since(request.query.get("since", ""))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
+    bad_ids = invalid_match_ids(matches)
+    if bad_ids:
+        raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
     accept = accept_key(request)  # 400 for a request that is not a valid upgrade
-    release = hold_client_slot(request)  # 429 when this client address has too many open
+    release = await hold_client_slot(request)  # 429 when this client address has too many open
     try:
         fan = WebSocketFan(request, release)
         response = take_over(request, accept, fan.connect)

@@ -13,8 +13,10 @@ import jinja2
 from aiohttp import web
 
 from scoreboard.errors import MatchNotFound
+from scoreboard.frames import match_epoch
 from scoreboard.resources import STATIC, TEMPLATES, data_dir
 from scoreboard.settings import DEV_KEY
+from scoreboard.text import encode_text
 from scoreboard.web.security.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
 from scoreboard.web.security.viewer import require_viewer, viewer_from_request, visible
@@ -46,6 +48,7 @@ def setup_pages(app: web.Application) -> None:
         short_status=labels.short_status, period_label=labels.period_label,
         leader=labels.leader, match_context=labels.match_context,
         kickoff_text=labels.kickoff_text, module_graph=ModuleGraph(data_dir(STATIC)).modules,
+        epoch_of=epoch_of,
     )
     app.router.add_get("/", index, name="index")
     app.router.add_get("/matches/{match_id}", match_page, name="match_page")
@@ -55,11 +58,24 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_static("/static/", data_dir(STATIC), name="static", append_version=False)
 
 
+def epoch_of(match: dict[str, Any]) -> str:
+    """The epoch of a match's log (frames.match_epoch): pages hand it to the live client with
+    the seq they were rendered at, so its resume cursor names the log it belongs to."""
+    created_at = match.get("created_at")
+    return match_epoch(created_at) if created_at else ""
+
+
 def _render(
     template: str, request: web.Request, context: dict[str, Any], *,
     status: int = 200, frame_ancestors: str = "'self'",
 ) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    try:
+        response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    except UnicodeEncodeError:
+        # Text stored before lone surrogates were refused (text.py): shown as U+FFFD rather
+        # than failing the page for everyone.
+        html = aiohttp_jinja2.render_string(template, request, context)
+        response = web.Response(body=encode_text(html), status=status, content_type="text/html", charset="utf-8")
     if context.get("match", {}).get("private"):
         response.headers["Cache-Control"] = "private, no-store"   # only token holders see it
     response.headers["Content-Security-Policy"] = _CSP.format(ancestors=frame_ancestors)

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ...errors import ScoreboardError
+from .auth import ApiKey
+
+if TYPE_CHECKING:  # Redis mode only: `limits` and redis are imported only when used
+    from .shared_limits import SharedLimits
+
+
+def key_id(secret: bytes) -> str:
+    """A stable, non-secret name for an API key in Redis (the same on every instance)."""
+    import hashlib
+
+    return hashlib.sha256(secret).hexdigest()[:24]
 
 
 class RateLimited(ScoreboardError):
@@ -45,29 +57,49 @@ def client_address(request: web.Request, trust_forwarded: bool) -> str:
 
 
 class ClientConnections:
-    """Open live connections per client address; at most `limit` each (0: no limit)."""
+    """Open live connections per client address; at most `limit` each (0: no limit).
 
-    def __init__(self, limit: int) -> None:
+    With `shared` (Redis mode) the limit holds across every instance and worker, and acquiring
+    and releasing are coroutines (one Redis round trip); otherwise they are plain calls.
+    """
+
+    def __init__(self, limit: int, shared: SharedLimits | None = None) -> None:
         self.limit = limit
+        self.shared = shared
         self._open: dict[str, int] = {}  # client address -> open WebSocket + SSE connections
 
-    def acquire(self, address: str) -> None:
-        """Count one more connection from `address`; raises TooManyConnections."""
+    def acquire(self, address: str) -> Awaitable[None] | None:
+        """Count one more connection from `address`; raises (or the awaitable it returns
+        raises) TooManyConnections."""
         if not self.limit:
-            return
+            return None
+        if self.shared is not None:
+            return self._acquire_shared(address)
         count = self._open.get(address, 0)
         if count >= self.limit:
-            raise TooManyConnections(f"at most {self.limit} live connections per client address")
+            raise self._refusal()
         self._open[address] = count + 1
+        return None
 
-    def release(self, address: str) -> None:
+    async def _acquire_shared(self, address: str) -> None:
+        assert self.shared is not None
+        if not await self.shared.acquire(address, self.limit):
+            raise self._refusal()
+
+    def _refusal(self) -> TooManyConnections:
+        return TooManyConnections(f"at most {self.limit} live connections per client address")
+
+    def release(self, address: str) -> Awaitable[None] | None:
         if not self.limit:
-            return
+            return None
+        if self.shared is not None:
+            return self.shared.release(address)
         count = self._open.get(address, 0) - 1
         if count > 0:
             self._open[address] = count
         else:
             self._open.pop(address, None)
+        return None
 
     def count(self, address: str) -> int:
         return self._open.get(address, 0)
@@ -99,26 +131,45 @@ class IngestLimiter:
 
     A batch costs one token per event, at most `burst`, so a batch as large as the burst can
     always get through once the bucket has refilled. One bucket per configured key: the map
-    is bounded by the key ring, not by what clients send.
+    is bounded by the key ring, not by what clients send. With `shared` (Redis mode) the
+    budget is the whole service's, counted in Redis (shared_limits.py).
     """
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
+        shared: SharedLimits | None = None,
+    ) -> None:
         self.rate = rate
         self.burst = burst
+        self.shared = shared
         self._clock = clock
         self._buckets: dict[Hashable, TokenBucket] = {}  # API key -> its bucket
 
-    def charge(self, key: Hashable, events: int) -> None:
-        """Raises RateLimited (with the seconds to wait) when the key has no room for `events`."""
+    def charge(self, key: ApiKey, events: int) -> Awaitable[None] | None:
+        """Raises RateLimited (with the seconds to wait) when the key has no room for `events`;
+        in Redis mode returns an awaitable that does (None otherwise: no await on the hot path)."""
         if self.rate <= 0:
-            return
+            return None
+        cost = min(max(events, 1), self.burst)
+        if self.shared is not None:
+            return self._charge_shared(key, cost)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
-        wait = bucket.take(min(max(events, 1), self.burst))
+        wait = bucket.take(cost)
         if wait:
-            raise RateLimited(
-                f"this API key may post {self.rate:g} events per second (bursts of {self.burst}); "
-                "retry after the Retry-After seconds",
-                retry_after=max(1, math.ceil(wait)),
-            )
+            raise self._refusal(wait)
+        return None
+
+    async def _charge_shared(self, key: ApiKey, cost: int) -> None:
+        assert self.shared is not None
+        wait = await self.shared.charge(key_id(key.secret), cost)
+        if wait:
+            raise self._refusal(wait)
+
+    def _refusal(self, wait: float) -> RateLimited:
+        return RateLimited(
+            f"this API key may post {self.rate:g} events per second (bursts of {self.burst}); "
+            "retry after the Retry-After seconds",
+            retry_after=max(1, math.ceil(wait)),
+        )

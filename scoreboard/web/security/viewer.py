@@ -7,13 +7,17 @@ Secrets and tokens are never put in a log line or an error message.
 """
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ...errors import InvalidInput
+from ...text import NOT_TEXT, is_text
 from .auth import ApiKey, Forbidden, Unauthorized
 from ..errors import read_json
 from ..keys import KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, TOKENS_KEY
@@ -23,26 +27,56 @@ routes = web.RouteTableDef()
 DEFAULT_TOKEN_TTL = 3600
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """What one client may see beyond the public matches."""
+FOREVER = math.inf  # a grant from a scorekeeper key: it lasts as long as the key is configured
 
-    matches: frozenset[str] = frozenset()  # private matches granted
+
+class TokenExpired(Unauthorized):
+    """A private match whose grant came from a viewer token that has expired since."""
+
+    code = "token_expired"
+
+
+@dataclass(frozen=True, eq=False)
+class Viewer:
+    """What one client may see beyond the public matches.
+
+    Each private match is granted until a time: a token's grant ends at the token's `exp`,
+    checked at every use, so a grant held by a long-lived connection never outlives its token.
+    """
+
+    grants: Mapping[str, float] = field(default_factory=dict)  # match id -> Unix time it ends
     every_match: bool = False  # an unscoped scorekeeper key
     credentialed: bool = False  # a valid token or key was given
-    expires_at: float | None = None  # earliest expiry of the tokens that granted `matches`
 
-    def may_view(self, match_id: str) -> bool:
-        """Whether this viewer may see `match_id` if it is private."""
-        return self.every_match or match_id in self.matches
+    def may_view(self, match_id: str, now: float | None = None) -> bool:
+        """Whether this viewer may see `match_id` if it is private, now."""
+        if self.every_match:
+            return True
+        until = self.grants.get(match_id)
+        return until is not None and (time.time() if now is None else now) < until
+
+    def matches(self, now: float | None = None) -> frozenset[str]:
+        """The private matches granted now."""
+        moment = time.time() if now is None else now
+        return frozenset(match_id for match_id, until in self.grants.items() if moment < until)
+
+    def next_expiry(self, now: float | None = None) -> float | None:
+        """When the next grant still running ends (None: none will)."""
+        moment = time.time() if now is None else now
+        ends = [until for until in self.grants.values() if moment < until < FOREVER]
+        return min(ends) if ends else None
 
     def with_grant(self, grant: Grant) -> Viewer:
-        expires = grant.expires_at if self.expires_at is None else min(self.expires_at, grant.expires_at)
-        return Viewer(self.matches | grant.matches, self.every_match, True, expires)
+        """This viewer plus a token's grant; a match granted twice keeps the later end."""
+        grants = dict(self.grants)
+        for match_id in grant.matches:
+            grants[match_id] = max(grants.get(match_id, 0.0), grant.expires_at)
+        return Viewer(grants, self.every_match, True)
 
-    @classmethod
-    def of_key(cls, key: ApiKey) -> Viewer:
-        return cls(key.matches or frozenset(), key.matches is None, True)
+    def with_key(self, key: ApiKey) -> Viewer:
+        grants = dict(self.grants)
+        grants.update((match_id, FOREVER) for match_id in key.matches or ())
+        return Viewer(grants, self.every_match or key.matches is None, True)
 
 
 # The viewer of a request, worked out once (a handler and a page helper may both ask).
@@ -50,7 +84,10 @@ VIEWER_KEY: Any = web.RequestKey("viewer", Viewer) if hasattr(web, "RequestKey")
 
 
 def viewer_from_token(app: web.Application, token: str, viewer: Viewer | None = None) -> Viewer:
-    """`viewer` plus what `token` grants; raises Unauthorized for an expired or forged token."""
+    """`viewer` plus what `token` grants; raises Unauthorized for an expired or forged token,
+    InvalidInput for one that is not text."""
+    if not is_text(token):
+        raise InvalidInput("the viewer token is not UTF-8 text", {"token": [NOT_TEXT]})
     try:
         grant = app[TOKENS_KEY].verify(token)
     except TokenError as exc:
@@ -80,15 +117,15 @@ def viewer_from_request(request: web.Request) -> Viewer:
                 raise
             viewer = viewer_from_token(request.app, bearer, viewer)
         else:
-            key_viewer = Viewer.of_key(key)
-            viewer = Viewer(viewer.matches | key_viewer.matches, key_viewer.every_match, True,
-                            viewer.expires_at)
+            viewer = viewer.with_key(key)
     request[VIEWER_KEY] = viewer
     return viewer
 
 
 def refusal(viewer: Viewer, match_id: str) -> Unauthorized | Forbidden:
     """The error for a viewer that may not see private match `match_id`."""
+    if match_id in viewer.grants:
+        return TokenExpired(f"the viewer token for match {match_id!r} has expired: ask for a new one")
     if viewer.credentialed:
         return Forbidden(f"your token or key does not grant match {match_id!r}")
     return Unauthorized(f"match {match_id!r} is private: open it with a viewer token (?token=...)")

@@ -4,6 +4,8 @@ log redaction. Called once by create_app; the behaviour lives in viewer.py, limi
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,6 +16,9 @@ from .auth import parse_key
 from ..keys import CLIENT_CONNECTIONS_KEY, INGEST_LIMITER_KEY, TOKENS_KEY
 from .limits import ClientConnections, IngestLimiter
 from .tokens import ViewerTokens, random_secret
+
+if TYPE_CHECKING:
+    from .shared_limits import SharedLimits
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,22 @@ def setup_security(app: web.Application, settings: Settings) -> None:
         )
     redact.protect([secret, *(parse_key(entry).secret.decode() for entry in settings.api_keys)])
     app[TOKENS_KEY] = ViewerTokens(secret)
-    app[CLIENT_CONNECTIONS_KEY] = ClientConnections(settings.max_connections_per_client)
-    app[INGEST_LIMITER_KEY] = IngestLimiter(settings.ingest_rate, settings.ingest_burst)
+    shared = None
+    if settings.redis_url and (settings.ingest_rate or settings.max_connections_per_client):
+        # Several instances or workers: the limits hold for the whole service (shared_limits.py).
+        from .shared_limits import SharedLimits
+
+        shared = SharedLimits(settings)
+        app.cleanup_ctx.append(_shared_limits_lifetime(shared))
+    app[CLIENT_CONNECTIONS_KEY] = ClientConnections(settings.max_connections_per_client, shared)
+    app[INGEST_LIMITER_KEY] = IngestLimiter(settings.ingest_rate, settings.ingest_burst, shared=shared)
     app.add_routes(viewer.routes)
+
+
+def _shared_limits_lifetime(shared: SharedLimits):  # type: ignore[no-untyped-def]
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        await shared.start()
+        yield
+        await shared.close()
+
+    return lifetime
