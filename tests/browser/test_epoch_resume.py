@@ -70,4 +70,5 @@ def test_widget_shows_the_new_log_after_the_server_lost_its_data(
 
     restart_with_a_new_log(server, match_id)
     expect(card.locator(".l")).to_contain_text("New Striker", timeout=15000)
-    expect(card.locator(".sc span").first).to_have_text("0")
+    expect(card.locator(".hs")).to_have_text("0")
+    expect(card.locator(".as")).to_have_text("1")

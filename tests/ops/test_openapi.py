@@ -153,7 +153,7 @@ async def test_api_docs_serve_what_they_point_to(client: Any) -> None:
         assert "architecture.md" not in pages[path].replace("docs/architecture.md</code> describes", ""), path
     assert 'href="/api/docs/protocol"' in pages["/api/docs"]
     protocol = pages["/api/docs/protocol"]
-    for fact in ('{"op": "subscribe", "matches": ["a", "b"], "since": {"a": 17}}', "1012", "1013",
+    for fact in ('{"op": "subscribe", "matches": ["a", "b"], "since": {"a": "17@k3x9a2"}}', "1012", "1013",
                  "Last-Event-ID", "event: problem", "<table>"):
         assert fact in protocol, fact
     links = {href for page in pages.values() for href in re.findall(r'href="(/[^"#]*)', page)}
