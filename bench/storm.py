@@ -1,0 +1,479 @@
+"""Deploy storm: N fans on one live match while the server is replaced, as a platform deploys.
+
+One process (pinned to the load generator's core) plays the platform, the fans and the
+scorekeeper, and prints one JSON object:
+
+1. Start a server, create a match, connect N fans (`/ws?matches=m`) and post one event every
+   300 ms; after a few seconds of that, send the server SIGTERM.
+2. The old process stops listening at once, tells every fan 1012 and drains. The new one is
+   started on the same port as soon as it may be:
+   - `sqlite` (stop, then start): once the old process has exited. Two processes must never
+     share the SQLite file (it is locked), and a platform with a persistent disk (Render, a
+     Fly volume) stops the old instance before it starts the new one.
+   - `redis` (overlap): once the old listener is closed, while the old process still drains,
+     as a Heroku-like router sends new connections to whichever dyno listens. (A listener
+     shared with SO_REUSEPORT would need the old process to have set it too; ours sets it
+     only for WEB_CONCURRENCY workers.)
+3. The fans behave as `static/live.js`: on 1012 (or 1001) wait 0.25 s + [0, 3) s, then
+   reconnect with `since=<match>:<last seq>`; a connection that fails or never opens waits
+   [0, min(10, 0.5 * 2^attempt)) s, attempt counting failures since the last message.
+4. The scorekeeper keeps creating one event every 300 ms throughout and posts them in order,
+   each retried with the same idempotency id (`id`) until a process acknowledges it.
+
+Measured: the outage (SIGTERM until the new process listens); from the new process listening
+until every fan has resumed, and until every fan holds every event created before it resumed
+("caught up"); each delivery's latency from the event's creation (its first POST attempt);
+drops, duplicates, out-of-order and gaps per fan across its connections; reconnects, refused
+attempts, snapshots instead of a replay; the new server's CPU per resume; our own CPU.
+
+    .venv/bin/python bench/storm.py --fans 2000 --store sqlite
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import subprocess
+import sys
+import tempfile
+from array import array
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from httpclient import Http, expect_2xx, goal  # noqa: E402  (bench/ is scripts, not a package)
+from procstat import (  # noqa: E402
+    cpu_s, free_port, kernel_limits, listen_drops, ms, own_cpu_s, percentile, raise_nofile,
+)
+from servers import RedisServer, ServerSpec, stop, wait_healthy  # noqa: E402
+from wsclient import WsClient, event_seq, open_connection, perf, source_addresses, ws_request  # noqa: E402
+
+# static/live.js
+RESTART_MIN_S = 0.25
+RESTART_SPREAD_S = 3.0
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 10.0
+# The scorekeeper's retry of one event: short, because the time an event waits for a process
+# to take it is part of what a fan sees; capped so a long outage is not hammered.
+POST_RETRY_BASE_S = 0.1
+POST_RETRY_CAP_S = 1.0
+POST_TIMEOUT_S = 5.0
+INITIAL_CONCURRENCY = 100  # handshakes in flight while the crowd first gathers
+
+
+class Storm:
+    """The clock, the events and what every fan shares."""
+
+    def __init__(self, args: argparse.Namespace, capacity: int) -> None:
+        self.args = args
+        self.capacity = capacity
+        self.t0 = perf()
+        self.first_seq = 0
+        self.created = array("d", bytes(8 * capacity))  # event index -> perf() of its first POST attempt
+        self.acked = array("d", bytes(8 * capacity))  # event index -> perf() of its 2xx
+        self.count = 0  # events created so far
+        self.acked_count = 0
+        self.post_attempts = 0
+        self.post_failures: Counter[str] = Counter()
+        self.errors: list[str] = []
+        self.unexpected = 0
+        self.storming = False  # SIGTERM sent: a fan's next "subscribed" is its resume
+        self.resumed = 0  # fans that have resumed since
+
+
+class FanConnection(WsClient):
+    """One connection of a fan; the fan outlives it."""
+
+    def __init__(self, fan: Fan, request: bytes) -> None:
+        super().__init__(request)
+        self.fan = fan
+        self.opened = False
+        self.ended = False
+
+    def on_open(self) -> None:
+        self.opened = True
+
+    def on_refused(self, status_line: str) -> None:
+        self.fan.storm.errors.append(f"handshake: {status_line}")
+
+    def on_message(self, payload: bytes, now: float) -> None:
+        self.fan.message(payload, now)
+
+    def on_close_frame(self, code: int) -> None:
+        self._end(code)
+
+    def on_lost(self, exc: Exception | None) -> None:
+        self._end(1006)  # a browser's code for a connection that ended without a close frame
+
+    def _end(self, code: int) -> None:
+        if not self.ended:
+            self.ended = True
+            self.fan.lost(code, self.opened)
+
+
+class Fan:
+    """A browser tab running static/live.js on one match, reduced to what is counted."""
+
+    __slots__ = ("storm", "source", "last_seq", "receipts", "received", "duplicates", "out_of_order", "gaps",
+                 "attempt", "connections", "refused", "resumed_at", "needed", "resume_snapshots", "closes",
+                 "subscribed", "connection")
+
+    def __init__(self, storm: Storm, source: str | None) -> None:
+        self.storm = storm
+        self.source = source
+        self.last_seq = 0  # the cursor live.js keeps: last seq applied
+        self.receipts = array("f", bytes(4 * storm.capacity))  # event index -> receipt time - t0 (0: not yet)
+        self.received = 0
+        self.duplicates = self.out_of_order = self.gaps = 0
+        self.attempt = 0
+        self.connections = 0  # attempts made
+        self.refused = 0  # attempts that never opened
+        self.resumed_at = 0.0  # perf() of the first "subscribed" after the SIGTERM
+        self.needed = 0  # events created before that: the fan has caught up once it holds them all
+        self.resume_snapshots = 0
+        self.closes: Counter[int] = Counter()
+        self.subscribed: asyncio.Future[None] | None = None  # the first connection's
+        self.connection: FanConnection | None = None
+
+    async def connect(self) -> None:
+        storm = self.storm
+        match_id = storm.args.match_id
+        since = f"&since={match_id}:{self.last_seq}" if self.last_seq else ""
+        connection = FanConnection(self, ws_request("127.0.0.1", storm.args.port, f"/ws?matches={match_id}{since}"))
+        self.connection = connection
+        self.connections += 1
+        try:
+            await open_connection(connection, "127.0.0.1", storm.args.port, self.source)
+        except OSError:
+            connection.ended = True
+            self.lost(1006, False)
+
+    def message(self, payload: bytes, now: float) -> None:
+        seq = event_seq(payload)
+        if seq is not None:
+            self.attempt = 0
+            self._event(seq, now)
+            return
+        message = json.loads(payload)
+        kind = message.get("type")
+        if kind == "subscribed":
+            self.attempt = 0
+            if self.subscribed is not None and not self.subscribed.done():
+                self.subscribed.set_result(None)
+            if self.storm.storming and not self.resumed_at:
+                self.resumed_at = now
+                self.needed = self.storm.count  # created before now (creation times only grow)
+                self.storm.resumed += 1
+        elif kind == "snapshot":
+            self.attempt = 0
+            # live.js takes the snapshot's seq as its cursor: what it skipped, it never showed
+            # as events (counted as drops unless they arrive after all).
+            if self.storm.storming:
+                self.resume_snapshots += 1
+            self.last_seq = max(self.last_seq, int(message["match"]["seq"]))
+        elif kind == "error":
+            self.storm.errors.append(f"server error message: {message}")
+
+    def _event(self, seq: int, now: float) -> None:
+        storm = self.storm
+        index = seq - storm.first_seq
+        if index < 0 or index >= storm.capacity:
+            storm.unexpected += 1
+            return
+        if self.receipts[index]:
+            self.duplicates += 1
+            return
+        if seq < self.last_seq:
+            self.out_of_order += 1
+        elif seq > self.last_seq + 1 and self.last_seq >= storm.first_seq:
+            self.gaps += 1  # live.js would ask again; the server should never make it
+        self.receipts[index] = max(now - storm.t0, 1e-6)
+        self.received += 1
+        self.last_seq = max(self.last_seq, seq)
+
+    def lost(self, code: int, opened: bool) -> None:
+        """live.js `_lost`: when to try again."""
+        self.closes[code] += 1
+        if not opened:
+            self.refused += 1
+        if code in (1012, 1001):
+            delay = RESTART_MIN_S + random.random() * RESTART_SPREAD_S
+        elif code == 1013:
+            delay = random.random()
+        else:
+            delay = random.random() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(self.attempt, 16))
+        self.attempt += 1
+        if self.subscribed is not None and not self.subscribed.done():
+            self.subscribed.set_result(None)  # the initial gathering must not wait for it
+        asyncio.get_running_loop().call_later(delay, lambda: asyncio.ensure_future(self.connect()))
+
+    def caught_up(self) -> bool:
+        """Cheap and sufficient while nothing is lost: the latest event it needs has come."""
+        return bool(self.resumed_at) and self.last_seq >= self.storm.first_seq + self.needed - 1
+
+    def caught_up_at(self) -> float | None:
+        """When this fan had resumed and held every event created before it resumed (perf())."""
+        if not self.resumed_at:
+            return None
+        needed = self.receipts[: self.needed]
+        if 0.0 in needed:
+            return None
+        return max(self.resumed_at, self.storm.t0 + max(needed, default=0.0))
+
+
+async def scorekeeper(storm: Storm, http: Http, path: str, stop_creating: asyncio.Event) -> None:
+    """Create one event every interval; post them in order, retrying each until acknowledged."""
+    interval = storm.args.interval
+    queue: asyncio.Queue[int] = asyncio.Queue()
+
+    async def create() -> None:
+        start = perf()
+        while not stop_creating.is_set() and storm.count < storm.capacity:
+            index = storm.count
+            storm.created[index] = perf()
+            storm.count += 1
+            queue.put_nowait(index)
+            await asyncio.sleep(max(0.0, start + storm.count * interval - perf()))
+        queue.put_nowait(-1)
+
+    creator = asyncio.ensure_future(create())
+    while (index := await queue.get()) >= 0:
+        body = goal(index, "storm")
+        attempt = 0
+        while True:
+            storm.post_attempts += 1
+            try:
+                status, payload = await asyncio.wait_for(http.request("POST", path, body), POST_TIMEOUT_S)
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+                status, payload = 0, type(exc).__name__
+                http.close()
+            if 200 <= status < 300:
+                break
+            storm.post_failures[str(status or payload)] += 1
+            if 400 <= status < 500 and status != 429:
+                storm.errors.append(f"POST event {index}: {status} {payload}")
+                break
+            await asyncio.sleep(min(POST_RETRY_CAP_S, POST_RETRY_BASE_S * 2**attempt))
+            attempt += 1
+        storm.acked[index] = perf()
+        storm.acked_count = index + 1
+        if isinstance(payload, dict) and payload.get("seq") != storm.first_seq + index:
+            storm.errors.append(f"event {index} got seq {payload.get('seq')}, expected {storm.first_seq + index}")
+    await creator
+
+
+async def until(check: Any, timeout: float, step: float = 0.05) -> bool:
+    deadline = perf() + timeout
+    while not check():
+        if perf() > deadline:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+async def accepting(port: int) -> bool:
+    """Whether something accepts on the port now (a probe connection, closed at once)."""
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+async def hand_over(storm: Storm, spec: ServerSpec, old: subprocess.Popen[bytes], log: Path) -> tuple[subprocess.Popen[bytes], dict[str, float]]:
+    """SIGTERM the old process and start the new one as the store allows (module docstring)."""
+    times: dict[str, float] = {"sigterm": perf()}
+    storm.storming = True
+    old.terminate()
+    if spec.kind == "redis":
+        while await accepting(spec.port):
+            await asyncio.sleep(0.002)
+        times["old_closed"] = perf()
+    else:
+        await until(lambda: old.poll() is not None, 60, step=0.005)
+        times["old_exited"] = perf()
+    new = spec.start(log)
+    times["spawned"] = perf()
+    while not await accepting(spec.port):
+        if new.poll() is not None:
+            raise RuntimeError(f"the new server exited {new.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
+        await asyncio.sleep(0.002)
+    times["listening"] = perf()
+    return new, times
+
+
+def summarize(storm: Storm, fans: list[Fan], times: dict[str, float], done_at: float) -> dict[str, Any]:
+    listening = times["listening"]
+    caught = [fan.caught_up_at() for fan in fans]
+    resumed = [fan.resumed_at for fan in fans if fan.resumed_at]
+    storm_from = times["sigterm"]
+    # Each delivery's latency from its event's creation, for the events created during the storm
+    # (SIGTERM until every fan had caught up) and, for comparison, before it.
+    latencies, before = array("d"), array("d")
+    for index in range(storm.count):
+        created = storm.created[index]
+        into = latencies if storm_from <= created <= done_at else before if created < storm_from else None
+        if into is None:
+            continue
+        offset = storm.t0 - created
+        into.extend(offset + fan.receipts[index] for fan in fans if fan.receipts[index])
+    expected = len(fans) * storm.acked_count
+    received = sum(min(fan.received, storm.acked_count) for fan in fans)
+    closes: Counter[int] = Counter()
+    for fan in fans:
+        closes.update(fan.closes)
+    done = [c for c in caught if c is not None]
+    return {
+        "fans": len(fans),
+        "outage_s": round(listening - storm_from, 3),
+        "old_exit_s": round(times["old_exited"] - storm_from, 3) if "old_exited" in times else None,
+        "old_listener_closed_s": round(times["old_closed"] - storm_from, 3) if "old_closed" in times else None,
+        "spawn_to_listen_s": round(listening - times["spawned"], 3),
+        "resumed": len(resumed),
+        "all_resumed_s": round(max(resumed) - listening, 3) if len(resumed) == len(fans) else None,
+        "resumed_p50_s": round((percentile([r - listening for r in resumed], 0.5) or 0), 3),
+        "caught_up": len(done),
+        "all_caught_up_s": round(max(done) - listening, 3) if len(done) == len(fans) else None,
+        "caught_up_p50_s": round(percentile([c - listening for c in done], 0.5) or 0, 3),
+        "caught_up_p99_s": round(percentile([c - listening for c in done], 0.99) or 0, 3),
+        "events": storm.acked_count,
+        "events_in_storm": sum(1 for i in range(storm.count) if storm_from <= storm.created[i] <= done_at),
+        "latency_p50_ms": ms(percentile(latencies, 0.5)),
+        "latency_p99_ms": ms(percentile(latencies, 0.99)),
+        "latency_max_ms": ms(max(latencies) if latencies else None),
+        "latency_before_p50_ms": ms(percentile(before, 0.5)),
+        "latency_before_p99_ms": ms(percentile(before, 0.99)),
+        "post_attempts": storm.post_attempts,
+        "post_failures": dict(storm.post_failures),
+        "expected_deliveries": expected,
+        "received_deliveries": received,
+        "drops": expected - received,
+        "duplicates": sum(fan.duplicates for fan in fans),
+        "out_of_order": sum(fan.out_of_order for fan in fans),
+        "gaps": sum(fan.gaps for fan in fans),
+        "unexpected": storm.unexpected,
+        "reconnects": sum(fan.connections for fan in fans) - len(fans),
+        "refused": sum(fan.refused for fan in fans),
+        "close_codes": {str(code): count for code, count in sorted(closes.items())},
+        "resume_snapshots": sum(fan.resume_snapshots for fan in fans),
+        "errors": storm.errors[:20],
+    }
+
+
+async def run_storm(args: argparse.Namespace, spec: ServerSpec, workdir: Path) -> dict[str, Any]:
+    storm = Storm(args, capacity=int(args.max_seconds / args.interval) + 64)
+    log = Path(args.log_dir or workdir) / f"storm-{spec.kind}-{spec.port}.log"
+    old = spec.start(log)
+    new: subprocess.Popen[bytes] | None = None
+    fans: list[Fan] = []
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, wait_healthy, old, spec.port)
+        http = Http("127.0.0.1", spec.port, args.key)
+        await expect_2xx(http, "POST", "/api/matches", {"id": args.match_id, "home": "Argentina", "away": "France"})
+        path = f"/api/matches/{args.match_id}/events"
+        kickoff = await expect_2xx(http, "POST", path, {"id": "kickoff", "type": "period_start", "period": 1})
+        storm.first_seq = kickoff["seq"] + 1
+        sources = source_addresses(args.fans)
+        fans = [Fan(storm, sources[i % len(sources)]) for i in range(args.fans)]
+        gate = asyncio.Semaphore(INITIAL_CONCURRENCY)
+
+        async def gather(fan: Fan) -> None:
+            async with gate:
+                fan.subscribed = asyncio.get_running_loop().create_future()
+                await fan.connect()
+                await fan.subscribed
+
+        await asyncio.gather(*(gather(fan) for fan in fans))
+        if any(not fan.connection or fan.connection.ended for fan in fans):
+            raise RuntimeError(f"{sum(1 for f in fans if not f.connection or f.connection.ended)} fans did not connect")
+        stop_creating = asyncio.Event()
+        keeper = asyncio.ensure_future(scorekeeper(storm, http, path, stop_creating))
+        await asyncio.sleep(args.before)
+        drops0 = listen_drops()
+        new, times = await hand_over(storm, spec, old, log)
+        cpu0, own0 = cpu_s(new.pid), own_cpu_s()
+
+        def all_caught_up() -> bool:
+            return storm.resumed == len(fans) and all(fan.caught_up() for fan in fans)
+
+        finished = await until(all_caught_up, args.max_seconds * 0.6, step=0.1)
+        done_at = perf()
+        cpu1, own1 = cpu_s(new.pid), own_cpu_s()
+        drops1 = listen_drops()
+        if not finished:
+            storm.errors.append("timed out waiting for every fan to resume and catch up")
+        await asyncio.sleep(args.after)  # live again: a few events as in steady state
+        stop_creating.set()
+        await asyncio.wait_for(keeper, 60)
+        await until(lambda: all(fan.received >= storm.acked_count for fan in fans), 15)
+        await asyncio.sleep(0.3)  # a late duplicate would arrive now
+        result = summarize(storm, fans, times, done_at)
+        window = max(done_at - times["listening"], 1e-9)
+        result.update(
+            store=spec.kind if spec.kind == "redis" else "sqlite",
+            handover="overlap" if spec.kind == "redis" else "stop, then start",
+            server_cpu_us_per_resume=round((cpu1 - cpu0) * 1e6 / max(result["resumed"], 1), 1),
+            server_cpu_share=round((cpu1 - cpu0) / window, 3),
+            loadgen_cpu_share=round((own1 - own0) / window, 3),
+            listen_overflows=drops1.get("ListenOverflows", 0) - drops0.get("ListenOverflows", 0),
+            old_exit_code=old.wait(60),
+        )
+        http.close()
+        return result
+    finally:
+        for fan in fans:
+            if fan.connection is not None and fan.connection.transport is not None:
+                fan.connection.transport.close()
+        for proc in (old, new):
+            if proc is not None:
+                stop(proc)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fans", type=int, default=10000)
+    parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
+    parser.add_argument("--redis-url", default="", help="a Redis of the benchmark's (default: start one)")
+    parser.add_argument("--server-pin", default="", help="command prefix for the servers, e.g. 'taskset -c 0'")
+    parser.add_argument("--interval", type=float, default=0.3, help="seconds between events")
+    parser.add_argument("--before", type=float, default=2.0, help="seconds of events before the SIGTERM")
+    parser.add_argument("--after", type=float, default=1.5, help="seconds of events after every fan caught up")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="give up after this long")
+    parser.add_argument("--key", default="bench-key")
+    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument("--log-dir", default="", help="keep the servers' logs here (default: a temporary directory)")
+    args = parser.parse_args(argv)
+    args.match_id = "storm"
+    return args
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="scoreboard-storm-") as tmp:
+        workdir = Path(tmp)
+        args.port = free_port()
+        pin = args.server_pin.split()
+        if args.store == "redis" and not args.redis_url:
+            with RedisServer(workdir, pin) as redis:
+                spec = ServerSpec("redis", args.port, workdir, pin, redis.url)
+                return await run_storm(args, spec, workdir)
+        kind = "redis" if args.store == "redis" else "scoreboard"
+        return await run_storm(args, ServerSpec(kind, args.port, workdir, pin, args.redis_url), workdir)
+
+
+def main() -> None:
+    args = parse_args()
+    if raise_nofile(args.fans + 1000) < args.fans + 100:
+        raise SystemExit(f"open-file limit {kernel_limits()['nofile']} is too low for {args.fans} fans")
+    from loadgen import run_on_loop  # the same loop choice as the load generator's
+
+    result, loop_name = run_on_loop(main_async, args, args.loop)
+    result["loadgen_loop"] = loop_name
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
