@@ -121,10 +121,12 @@ class Subscriber(WsClient):
         return self.ready.done() and not self.lost and self.close_code is None
 
 
-async def connect_all(run: Run, host: str, port: int, path: str, n: int, offer_deflate: bool) -> list[Subscriber]:
+async def connect_all(
+    run: Run, host: str, port: int, path: str, n: int, offer_deflate: bool, per_address: int = 20000,
+) -> list[Subscriber]:
     """Open `n` subscribers, CONNECT_CONCURRENCY at a time, each until its snapshot arrives."""
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    sources = source_addresses(n)
+    sources = source_addresses(n, per_address)
     subscribers: list[Subscriber] = []
 
     async def one(index: int) -> None:
@@ -219,7 +221,7 @@ async def connect_phase(run: Run, args: argparse.Namespace, path: str) -> tuple[
     """Connect every subscriber, timing it and reading both sides' CPU meanwhile."""
     pid = args.server_pid
     (user0, sys0), own0, t0 = cpu_times(pid), own_cpu_s(), perf()
-    subscribers = await connect_all(run, args.host, args.port, path, args.subscribers, args.deflate)
+    subscribers = await connect_all(run, args.host, args.port, path, args.subscribers, args.deflate, args.per_address)
     elapsed = perf() - t0
     (user1, sys1), own1 = cpu_times(pid), own_cpu_s()
     n = max(len(subscribers), 1)
@@ -263,7 +265,7 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
         "deflate_offered": args.deflate,
         "deflate_agreed": sum(1 for s in subscribers if s.deflate),
         **connecting,
-        "source_addresses": len(source_addresses(args.subscribers)),
+        "source_addresses": len(source_addresses(args.subscribers, args.per_address)),
         "rss_before_kb": rss_before,
         "rss_idle_kb": rss_after,
         "rss_kb_per_subscriber": round((rss_after - rss_before) / max(alive, 1), 2),
@@ -332,8 +334,9 @@ async def ingest(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(max(0.0, deadline - perf()))
         return cpu0, own0, t0, cpu_s(args.server_pid), own_cpu_s()
 
-    window, *_ = await asyncio.gather(clock(), *(keeper(n, http) for n, http in enumerate(keepers)))
-    cpu0, own0, t0, cpu1, own1 = window
+    window = asyncio.ensure_future(clock())
+    await asyncio.gather(window, *(keeper(n, http) for n, http in enumerate(keepers)))
+    cpu0, own0, t0, cpu1, own1 = window.result()
     elapsed = perf() - t0
     for http in keepers:
         http.close()
@@ -369,6 +372,8 @@ def main() -> None:
     parser.add_argument("--server-pid", type=int, required=True)
     parser.add_argument("--redis-pid", type=int, default=0, help="Redis mode: the redis-server whose CPU to report too")
     parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--per-address", type=int, default=20000,
+                        help="connections per loopback source address (127.0.0.1, .2, ...) before the next")
     parser.add_argument("--paced-events", type=int, default=10)
     parser.add_argument("--burst-events", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.3)

@@ -215,12 +215,17 @@ def issue14_checks(report: dict[str, Any]) -> list[Check]:
     if big:
         ours = big["scoreboard"]
         fan = ratio(ours["paced"]["fanout_p50_ms"], big.get("baseline", {}).get("paced", {}).get("fanout_p50_ms"))
-        ok = (ours["rss_kb_per_subscriber"] <= 6 and ours["drops"] == 0 and ours["connected"] == 50000
-              and fan is not None and fan <= 0.6)
-        checks.append((label, f"N={ours['subscribers']:,} connected {ours['connected']:,}: {fmt(ours['rss_kb_per_subscriber'])} "
+        met: bool | None = (ours["rss_kb_per_subscriber"] <= 6 and lossless(ours) and ours["connected"] == ours["subscribers"]
+                            and fan is not None and fan <= 0.6)
+        note = ""
+        if ours["subscribers"] < 50000:
+            met = None
+            note = (f" (the open-file limit, {report['meta'].get('nofile', 0):,}, allows no N=50,000 on one process "
+                    "here: not the target's run)")
+        checks.append((label, f"N={ours['subscribers']:,}{note}, connected {ours['connected']:,}: {fmt(ours['rss_kb_per_subscriber'])} "
                        f"KB/sub; {fmt(ours['received_deliveries'])} / {fmt(ours['expected_deliveries'])} delivered; "
                        f"fan-out {fmt(ours['paced']['fanout_p50_ms'])} ms vs "
-                       f"{fmt(big.get('baseline', {}).get('paced', {}).get('fanout_p50_ms'))} ms: {times(fan)}", ok))
+                       f"{fmt(big.get('baseline', {}).get('paced', {}).get('fanout_p50_ms'))} ms: {times(fan)}", met))
     else:
         checks.append((label, "not run (opt-in: --big)", None))
     plain_redis = plain["redis_ratios"]["cpu_us_per_delivery"] if plain and plain.get("redis_ratios") else None

@@ -42,6 +42,8 @@ from report import compare, markdown  # noqa: E402
 from servers import BENCH, KEY, REPO, RedisServer, Server, pinning  # noqa: E402
 
 LOADGEN_TIMEOUT_S = 900
+# Open files a process needs beside its sockets (listening socket, SQLite, logs, pipes, imports).
+FD_MARGIN = 1000
 SECTIONS = ("ingest", "fanout", "storm", "big")
 
 
@@ -97,7 +99,7 @@ def fanout_row(args: argparse.Namespace, workdir: Path, pins: tuple[list[str], l
         if kind == "redis" and (redis is None or clients != "plain"):
             continue  # compression is declined either way: the plain rows say it all
         options = ["--subscribers", str(n), "--paced-events", str(paced), "--burst-events", str(burst),
-                   "--interval", str(interval), "--loop", args.loop]  # fmt: skip
+                   "--interval", str(interval), "--loop", args.loop, "--per-address", str(args.per_address)]  # fmt: skip
         if clients != "plain":
             options.append("--deflate")
         if kind == "redis" and redis is not None:
@@ -162,6 +164,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--big-fans", type=int, default=50000)
     parser.add_argument("--big-interval", type=float, default=1.0,
                         help="seconds between the big row's paced events (one fan-out of 50,000 takes ~0.5 s)")
+    parser.add_argument("--per-address", type=int, default=20000,
+                        help="subscribers per loopback source address (ephemeral ports: ~28,000 per address)")
     parser.add_argument("--ingest-duration", type=float, default=5.0)
     parser.add_argument("--scorekeepers", type=int, default=32)
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
@@ -194,9 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     servers = [s for s in args.servers.split(",") if s]
     modes = {"off": ["plain"], "on": ["deflate offered"], "both": ["plain", "deflate offered"]}[args.deflate]
     biggest = max(counts + [args.storm] + ([args.big_fans] if "big" in args.sections else []))
-    if raise_nofile(biggest + 1000) < biggest + 100:  # inherited by the servers and load generators
+    nofile = raise_nofile(biggest + FD_MARGIN)  # inherited by the servers and load generators
+    if nofile < biggest + FD_MARGIN:
         print(f"warning: open-file limit {kernel_limits()['nofile']} is low for {biggest:,} connections; "
-              "raise `ulimit -Hn` (or run as root)", file=sys.stderr)
+              "raise `ulimit -Hn` (root with CAP_SYS_RESOURCE may)", file=sys.stderr)
+    big_fans = args.big_fans
+    if "big" in args.sections and nofile < big_fans + FD_MARGIN:
+        # One process cannot hold more sockets than its limit: run the largest N it allows and say so.
+        big_fans = (nofile - FD_MARGIN) // 1000 * 1000
+        print(f"big row: N={args.big_fans:,} needs an open-file limit of {args.big_fans + FD_MARGIN:,}, this machine "
+              f"allows {nofile:,}: running N={big_fans:,}", file=sys.stderr)
     pins = pinning()
     report: dict[str, Any] = {
         "meta": {
@@ -207,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             "paced_interval_s": args.interval,
             "connect_concurrency": CONNECT_CONCURRENCY,
             "loadavg_start": loadavg(),
+            "nofile": nofile,
             "args": vars(args),
         },
         "ingest": {},
@@ -237,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                     report["fanout"].append(fanout_row(args, workdir, pins, clients, n, servers, redis, args.interval))
         if "big" in args.sections:
             big_servers = [s for s in servers if s != "redis"]
-            report["big"].append(fanout_row(args, workdir, pins, "plain", args.big_fans, big_servers, None, args.big_interval))
+            report["big"].append(fanout_row(args, workdir, pins, "plain", big_fans, big_servers, None, args.big_interval))
         if "storm" in args.sections:
             for store in args.storm_stores.split(","):
                 report["storm"][store] = storm(args, store, redis, pins)
