@@ -29,7 +29,7 @@ from httpclient import Http, expect_2xx, goal  # noqa: E402  (bench/ is scripts,
 from procstat import (  # noqa: E402
     cpu_s, cpu_times, kernel_limits, ms, own_cpu_s, percentile, raise_nofile, rss_kb,
 )
-from wsclient import WsClient, event_seq, open_connection, perf, source_addresses, ws_request  # noqa: E402
+from wsclient import WsClient, event_seq, message_type, open_connection, perf, source_addresses, ws_request  # noqa: E402
 
 uvloop: ModuleType | None
 try:
@@ -61,9 +61,12 @@ class Run:
 class Subscriber(WsClient):
     """A WebSocket client reduced to what the benchmark needs to count and time deliveries."""
 
-    def __init__(self, run: Run, request: bytes) -> None:
+    def __init__(self, run: Run, request: bytes, ready_on: str = "snapshot") -> None:
         super().__init__(request)
         self.run = run
+        # The message that ends the connect phase: the snapshot, or for a fan resuming with
+        # `since` (no snapshot then) the `subscribed` that follows its catch-up.
+        self.ready_on = ready_on
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.seen = bytearray(run.capacity)
         self.count = 0
@@ -84,9 +87,11 @@ class Subscriber(WsClient):
         if seq is not None:
             self._event(seq, now)
             return
-        message = json.loads(payload)
-        kind = message.get("type")
-        if kind == "snapshot":
+        kind = message_type(payload)
+        message = json.loads(payload) if kind is None or kind == "error" else None
+        if message is not None:
+            kind = message.get("type")
+        if kind == self.ready_on:
             if not self.ready.done():
                 self.ready.set_result(None)
         elif kind == "error":
@@ -123,15 +128,18 @@ class Subscriber(WsClient):
 
 async def connect_all(
     run: Run, host: str, port: int, path: str, n: int, offer_deflate: bool, per_address: int = 20000,
+    make: type[Subscriber] | None = None, ready_on: str = "snapshot",
 ) -> list[Subscriber]:
-    """Open `n` subscribers, CONNECT_CONCURRENCY at a time, each until its snapshot arrives."""
+    """Open `n` subscribers (of class `make`), CONNECT_CONCURRENCY at a time, each until its
+    `ready_on` message arrives."""
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     sources = source_addresses(n, per_address)
     subscribers: list[Subscriber] = []
+    make = make or Subscriber
 
     async def one(index: int) -> None:
         async with gate:
-            sub = Subscriber(run, ws_request(host, port, path, offer_deflate))
+            sub = make(run, ws_request(host, port, path, offer_deflate), ready_on)
             subscribers.append(sub)
             try:
                 await open_connection(sub, host, port, sources[index % len(sources)])

@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -227,8 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         "big": [],
     }
     started = time.monotonic()
-    needs_redis = ("redis" in servers and "fanout" in args.sections) or (
-        "storm" in args.sections and "redis" in args.storm_stores.split(","))
+    stores = [s for s in args.storm_stores.split(",") if s]
+    if not (shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()):
+        print("redis-server is not installed: no Redis rows or storm (apt-get install redis-server)", file=sys.stderr)
+        servers = [s for s in servers if s != "redis"]
+        stores = [s for s in stores if s != "redis"]
+    needs_redis = ("redis" in servers and "fanout" in args.sections) or ("storm" in args.sections and "redis" in stores)
     with tempfile.TemporaryDirectory(prefix="scoreboard-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
         redis = stack.enter_context(RedisServer(workdir, pins[0])) if needs_redis else None
@@ -251,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             big_servers = [s for s in servers if s != "redis"]
             report["big"].append(fanout_row(args, workdir, pins, "plain", big_fans, big_servers, None, args.big_interval))
         if "storm" in args.sections:
-            for store in args.storm_stores.split(","):
+            for store in stores:
                 report["storm"][store] = storm(args, store, redis, pins)
     report["meta"]["loadgen_loop"] = getattr(args, "loadgen_loop", "?")
     report["meta"]["loadavg_end"] = loadavg()

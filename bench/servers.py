@@ -50,6 +50,8 @@ class ServerSpec:
     # shared by every process started from it, as a platform's processes share the store.
     db: Path | None = None
     prefix: str = ""
+    # bench/patched_serve.py patches (comma-separated) to serve with; connect_profile.py only.
+    patches: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -65,7 +67,8 @@ class ServerSpec:
         if self.kind == "baseline":
             return [*self.pin, sys.executable, str(BENCH / "baseline_server.py"),
                     "--host", "127.0.0.1", "--port", str(self.port)]
-        command = [*self.pin, sys.executable, "-m", "scoreboard", "serve", "--host", "127.0.0.1",
+        entry = [str(BENCH / "patched_serve.py"), "--patch", self.patches, "--"] if self.patches else ["-m", "scoreboard"]
+        command = [*self.pin, sys.executable, *entry, "serve", "--host", "127.0.0.1",
                    "--port", str(self.port), "--api-keys", KEY]
         if self.kind == "scoreboard":
             command += ["--db", str(self.db)]

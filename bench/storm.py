@@ -18,7 +18,8 @@ scorekeeper, and prints one JSON object:
    reconnect with `since=<match>:<last seq>`; a connection that fails or never opens waits
    [0, min(10, 0.5 * 2^attempt)) s, attempt counting failures since the last message.
 4. The scorekeeper keeps creating one event every 300 ms throughout and posts them in order,
-   each retried with the same idempotency id (`id`) until a process acknowledges it.
+   each retried as `static/console-api.js` retries (300 ms + jittered backoff) with the same
+   idempotency id (`id`) until a process acknowledges it.
 
 Measured: the outage (SIGTERM until the new process listens); from the new process listening
 until every fan has resumed, and until every fan holds every event created before it resumed
@@ -55,10 +56,12 @@ RESTART_MIN_S = 0.25
 RESTART_SPREAD_S = 3.0
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 10.0
-# The scorekeeper's retry of one event: short, because the time an event waits for a process
-# to take it is part of what a fan sees; capped so a long outage is not hammered.
-POST_RETRY_BASE_S = 0.1
-POST_RETRY_CAP_S = 1.0
+# The scorekeeper retries as static/console-api.js does: 300 ms + [0, min(4, 0.5 * 2^attempt)) s,
+# the same body (so the same event id) every time; presses go out one after another. Past
+# the console's fourth attempt its user presses "Send it again": here it simply goes on.
+POST_RETRY_PAUSE_S = 0.3
+POST_RETRY_BASE_S = 0.5
+POST_RETRY_CAP_S = 4.0
 POST_TIMEOUT_S = 5.0
 INITIAL_CONCURRENCY = 100  # handshakes in flight while the crowd first gathers
 
@@ -241,7 +244,7 @@ async def scorekeeper(storm: Storm, http: Http, path: str, stop_creating: asynci
     creator = asyncio.ensure_future(create())
     while (index := await queue.get()) >= 0:
         body = goal(index, "storm")
-        attempt = 0
+        attempt = 1
         while True:
             storm.post_attempts += 1
             try:
@@ -255,7 +258,7 @@ async def scorekeeper(storm: Storm, http: Http, path: str, stop_creating: asynci
             if 400 <= status < 500 and status != 429:
                 storm.errors.append(f"POST event {index}: {status} {payload}")
                 break
-            await asyncio.sleep(min(POST_RETRY_CAP_S, POST_RETRY_BASE_S * 2**attempt))
+            await asyncio.sleep(POST_RETRY_PAUSE_S + random.random() * min(POST_RETRY_CAP_S, POST_RETRY_BASE_S * 2**attempt))
             attempt += 1
         storm.acked[index] = perf()
         storm.acked_count = index + 1
@@ -320,6 +323,7 @@ def summarize(storm: Storm, fans: list[Fan], times: dict[str, float], done_at: f
             continue
         offset = storm.t0 - created
         into.extend(offset + fan.receipts[index] for fan in fans if fan.receipts[index])
+    waits = [storm.acked[i] - storm.created[i] for i in range(storm.acked_count) if storm_from <= storm.created[i] <= done_at]
     expected = len(fans) * storm.acked_count
     received = sum(min(fan.received, storm.acked_count) for fan in fans)
     closes: Counter[int] = Counter()
@@ -346,6 +350,9 @@ def summarize(storm: Storm, fans: list[Fan], times: dict[str, float], done_at: f
         "latency_max_ms": ms(max(latencies) if latencies else None),
         "latency_before_p50_ms": ms(percentile(before, 0.5)),
         "latency_before_p99_ms": ms(percentile(before, 0.99)),
+        # How long the scorekeeper's events of the storm waited for a process to acknowledge them.
+        "ack_wait_p50_s": round(percentile(waits, 0.5) or 0, 3),
+        "ack_wait_max_s": round(max(waits, default=0), 3),
         "post_attempts": storm.post_attempts,
         "post_failures": dict(storm.post_failures),
         "expected_deliveries": expected,
@@ -445,6 +452,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--key", default="bench-key")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
     parser.add_argument("--log-dir", default="", help="keep the servers' logs here (default: a temporary directory)")
+    parser.add_argument("--patches", default="", help="serve through bench/patched_serve.py with these (what-if runs)")
     args = parser.parse_args(argv)
     args.match_id = "storm"
     return args
@@ -457,10 +465,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         pin = args.server_pin.split()
         if args.store == "redis" and not args.redis_url:
             with RedisServer(workdir, pin) as redis:
-                spec = ServerSpec("redis", args.port, workdir, pin, redis.url)
+                spec = ServerSpec("redis", args.port, workdir, pin, redis.url, patches=args.patches)
                 return await run_storm(args, spec, workdir)
         kind = "redis" if args.store == "redis" else "scoreboard"
-        return await run_storm(args, ServerSpec(kind, args.port, workdir, pin, args.redis_url), workdir)
+        spec = ServerSpec(kind, args.port, workdir, pin, args.redis_url, patches=args.patches)
+        return await run_storm(args, spec, workdir)
 
 
 def main() -> None:
