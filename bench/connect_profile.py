@@ -100,10 +100,10 @@ async def measure(args: argparse.Namespace, pid: int, port: int, spy: Path | Non
     http.close()
     path = f"/ws?matches={match_id}"
     await crowd(args, pid, port, path, 200, "snapshot")  # warm the code paths and caches
-    result = {"fresh": await crowd(args, pid, port, path, args.fans, "snapshot", spy)}
+    result = {"fresh": await crowd(args, pid, port, path, args.fans, "snapshot", spy and spy / "fresh.txt")}
     if args.resume and view:
         resume = f"{path}&since={match_id}:{view['seq']}"
-        result["resume"] = await crowd(args, pid, port, resume, args.fans, "subscribed")
+        result["resume"] = await crowd(args, pid, port, resume, args.fans, "subscribed", spy and spy / "resume.txt")
     return result
 
 
@@ -142,7 +142,7 @@ def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     binary = Path(sys.executable).with_name("py-spy")
     if not binary.exists():
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)  # `out` is DIR/fresh.txt or DIR/resume.txt
     spy = subprocess.Popen([str(binary), "record", "--pid", str(pid), "--rate", "1000", "--format", "raw",
                             "--nonblocking", "--output", str(out)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -205,16 +205,15 @@ def summarize_py_spy(raw: Path, us_per_connection: float, top: int = 40) -> dict
     def rows(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(label, round(n / total * us_per_connection, 1)) for label, n in counter.most_common(top)]
 
-    summary = {"samples": total, "us_per_connection": us_per_connection,
-               "self": rows(self_time), "inclusive": rows(inclusive)}
+    own, nested = rows(self_time), rows(inclusive)
     print(f"\n{total} samples, {us_per_connection:.0f} µs/connection. Self time by innermost frame of ours "
           "(library calls charged to their caller):")
-    for label, us in summary["self"]:
+    for label, us in own:
         print(f"  {us:7.1f} µs  {label}")
     print("\nInclusive (each frame of ours or aiohttp's on the stack):")
-    for label, us in summary["inclusive"]:
+    for label, us in nested:
         print(f"  {us:7.1f} µs  {label}")
-    return summary
+    return {"samples": total, "us_per_connection": us_per_connection, "self": own, "inclusive": nested}
 
 
 # --------------------------------------------------------------------------- the floor
@@ -336,7 +335,7 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for run_index in range(args.runs):
         for variant in variants:
-            spy = args.py_spy / f"base-{run_index}.txt" if args.py_spy and variant == "base" and run_index == 0 else None
+            spy = args.py_spy if args.py_spy and variant == "base" and run_index == 0 else None
             resume = args.resume and variant not in ("floor", "textbook")
             saved, args.resume = args.resume, resume
             result = run_variant(args, variant, server_pin, spy)
@@ -348,8 +347,11 @@ def main() -> None:
                   f"close {result['fresh']['close']['us']:.1f} µs"
                   + (f", resume {result['resume']['connect']['us']:.1f} µs" if "resume" in result else ""), flush=True)
             if spy is not None:
-                summary = summarize_py_spy(spy, fresh["us"])
-                (spy.parent / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+                for kind in ("fresh", "resume"):
+                    if kind in result:
+                        print(f"\n--- {kind} connections (py-spy's sampling inflates the CPU a little)")
+                        summary = summarize_py_spy(spy / f"{kind}.txt", result[kind]["connect"]["us"])
+                        (spy / f"{kind}-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
