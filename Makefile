@@ -1,21 +1,22 @@
 # Two commands: `make run` serves http://127.0.0.1:8080 on the embedded default,
 # `make test` runs the whole suite. Both create .venv when it is missing.
+# While working: `make test-fast` (the suite without the tests marked slow) and `make lint`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-quick install install-test lint clean
+.PHONY: run test test-fast lint bench bench-quick install install-test clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
 	@$(BIN)/pip install -q --upgrade pip
 
 # The `fast` extra (uvloop) is what production runs on (requirements.txt), so we run on it too.
-$(VENV)/.installed: setup.py setup.cfg | $(BIN)/python
+$(VENV)/.installed: setup.py setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[fast]'
 	@touch $@
 
-$(VENV)/.installed-test: setup.py setup.cfg | $(BIN)/python
+$(VENV)/.installed-test: setup.py setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,fast]'
 	@touch $(VENV)/.installed $@
 
@@ -28,6 +29,14 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The core without browser, multi-instance, fleet, fuzzing, benchmark and wheel tests
+# (marked `slow`): the inner loop while changing code. `make test` still runs everything.
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
 
 # The benchmark against a textbook aiohttp baseline: ingest, fan-out and connect time on SQLite
 # and on Redis, the deploy storm (about 8 minutes; writes bench/results/latest.{json,md}).
@@ -43,4 +52,4 @@ bench-quick: install
 	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build dist

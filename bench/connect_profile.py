@@ -224,7 +224,7 @@ def serve_floor(port: int) -> None:
     import uvloop
     from aiohttp import web
 
-    from scoreboard.web.handshake import accept_key, take_over
+    from scoreboard.web.live.handshake import accept_key, take_over
     from scoreboard.hub import websocket_text_frame
 
     logs: dict[str, list[dict[str, Any]]] = {}

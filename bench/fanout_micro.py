@@ -22,9 +22,10 @@ import time
 import tracemalloc
 from typing import Any
 
-from scoreboard.hub import Frame, Hub
+from scoreboard.frames import Frame
+from scoreboard.hub import Hub, websocket_bytes
 from scoreboard.service import CatchUp
-from scoreboard.web.session import LiveSession
+from scoreboard.web.live.session import LiveSession
 
 
 class Service:
@@ -99,7 +100,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
     # The textbook loop over the same sockets: encode per fan, one awaited send per fan.
     async def send(transport: asyncio.Transport, message: str) -> None:
-        transport.write(Frame("m", 0, message).websocket_bytes())
+        transport.write(websocket_bytes(Frame("m", 0, message)))
 
     textbook = [0.0, 0.0, 0.0]
     for _ in range(args.events):

@@ -53,7 +53,7 @@ def _no_error_middleware() -> None:
 def _no_access_checks() -> None:
     """LiveAccess.screen, run twice per connection (needs_auth, then subscribe): a match lookup
     and a whole match view built per requested match, to read one `private` flag."""
-    from scoreboard.web.live_access import LiveAccess
+    from scoreboard.web.live.access import LiveAccess
 
     async def screen(self: LiveAccess, match_ids: list[str], *, follow: bool = True) -> Any:
         return list(match_ids), []

@@ -235,9 +235,39 @@ def issue14_checks(report: dict[str, Any]) -> list[Check]:
     return checks
 
 
+def push_lines(push: dict[str, Any]) -> list[str]:
+    return [
+        "", "| push run | subscriptions | received | pushes/s | sender CPU µs/push | server CPU µs/push | "
+        "fans | fan-out p50 / p99 ms without | during the burst | p99 ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| one goal | {fmt(push['subscriptions'])} | {fmt(push['pushes_received'])} | {fmt(push['pushes_per_s'])} | "
+        f"{fmt(push['sender_cpu_us_per_push'])} | {fmt(push['server_cpu_us_per_push'])} | {fmt(push['fans'])} | "
+        f"{fmt(push['quiet_p50_ms'])} / {fmt(push['quiet_p99_ms'])} | {fmt(push['burst_p50_ms'])} / "
+        f"{fmt(push['burst_p99_ms'])} | {fmt(push['p99_ratio'], 2)}x |",
+    ]
+
+
+def push_checks(report: dict[str, Any]) -> list[Check]:
+    push = report.get("push")
+    if not push:
+        return []
+    n = push["subscriptions"]
+    q = push["p99_ratio"]
+    return [
+        (f"Push: one goal to {n:,} subscriptions, at least 2,000 pushes/s on one core",
+         f"{fmt(push['pushes_per_s'])} pushes/s ({fmt(push['pushes_received'])} received)",
+         push["pushes_per_s"] >= 2000 and push["pushes_received"] == n),
+        ("WebSocket fan-out p99 during the push burst: at most 1.5x without it",
+         f"{fmt(push['burst_p99_ms'])} vs {fmt(push['quiet_p99_ms'])} ms ({fmt(q, 2)}x)", q is not None and q <= 1.5),
+    ]
+
+
 def target_lines(report: dict[str, Any]) -> list[str]:
     lines: list[str] = []
-    for title, checks in (("issue 6", issue6_checks(report)), ("issue 14", issue14_checks(report))):
+    groups = [("issue 6", issue6_checks(report)), ("issue 14", issue14_checks(report)), ("push", push_checks(report))]
+    for title, checks in groups:
+        if not checks:
+            continue
         lines += ["", f"| target ({title}) | measured | met |", "|---|---|---|"]
         for label, measured, ok in checks:
             met = "–" if ok is None else ("yes" if ok else "**no**")
@@ -279,6 +309,8 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{fmt(r['request_p50_ms'])} / {fmt(r['request_p99_ms'])} | {fmt(r['server_cpu_share'] * 100, 0)} % | "
                 f"{fmt(r['loadgen_cpu_share'] * 100, 0)} % |"
             )
+    if report.get("push"):
+        lines += push_lines(report["push"])
     lines += target_lines(report)
     lines += [
         "",

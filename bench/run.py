@@ -10,6 +10,7 @@ figures drift:
   paced and back-to-back events (latency, fan-out time, deliveries/s, CPU and RSS).
 - storm: `bench/storm.py`, the deploy storm, on SQLite (stop, then start) and on Redis
   (overlap).
+- push: `bench/pushgen.py`, one goal pushed to 20,000 Web Push subscriptions while fans watch.
 - big (opt-in, `--big`): the fan-out row at N=50,000 for our server and the baseline.
 
 Servers are pinned to CPU 0 when `taskset` and a second core exist, the load generator and the
@@ -45,7 +46,7 @@ from servers import BENCH, KEY, REPO, RedisServer, Server, pinning  # noqa: E402
 LOADGEN_TIMEOUT_S = 900
 # Open files a process needs beside its sockets (listening socket, SQLite, logs, pipes, imports).
 FD_MARGIN = 1000
-SECTIONS = ("ingest", "fanout", "storm", "big")
+SECTIONS = ("ingest", "fanout", "storm", "push", "big")
 
 
 def machine() -> dict[str, Any]:
@@ -126,6 +127,15 @@ def fanout_row(args: argparse.Namespace, workdir: Path, pins: tuple[list[str], l
     return row
 
 
+def push_run(server: Server, pin: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """bench/pushgen.py against a scoreboard server: one goal to --push-subscriptions."""
+    cmd = pin + [sys.executable, str(BENCH / "pushgen.py"), "--port", str(server.port),
+                 "--server-pid", str(server.proc.pid), "--key", KEY,
+                 "--subscriptions", str(args.push_subscriptions), "--fans", str(args.push_fans),
+                 "--paced-events", str(args.push_paced_events), "--interval", str(args.interval)]  # fmt: skip
+    return child(cmd, "pushgen", server)
+
+
 def storm(args: argparse.Namespace, store: str, redis: RedisServer | None, pins: tuple[list[str], list[str]]) -> dict[str, Any]:
     server_pin, loadgen_pin = pins
     cmd = loadgen_pin + [sys.executable, str(BENCH / "storm.py"), "--fans", str(args.storm), "--store", store,
@@ -158,7 +168,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--deflate", nargs="?", const="on", default="off", choices=("off", "on", "both"),
                         help="clients offer permessage-deflate like a browser (bare flag: on)")
     parser.add_argument("--servers", default="scoreboard,redis,baseline", help="which servers to measure")
-    parser.add_argument("--sections", default="ingest,fanout,storm", help=f"which of {', '.join(SECTIONS)} to run")
+    parser.add_argument("--sections", default="ingest,fanout,storm,push", help=f"which of {', '.join(SECTIONS)} to run")
     parser.add_argument("--storm", type=int, default=10000, help="fans in the deploy storm")
     parser.add_argument("--storm-stores", default="sqlite,redis")
     parser.add_argument("--big", action="store_true", help="also the opt-in N=50,000 row (adds ~3 minutes)")
@@ -171,6 +181,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scorekeepers", type=int, default=32)
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                         help="load generator's event loop (auto: uvloop when installed)")
+    parser.add_argument("--push-subscriptions", type=int, default=20000,
+                        help="push run: subscriptions one goal is pushed to (0: no push run)")
+    parser.add_argument("--push-fans", type=int, default=5000, help="push run: WebSocket fans watching meanwhile")
+    parser.add_argument("--push-paced-events", type=int, default=30, help="push run: paced events per phase")
+    parser.add_argument("--push-only", action="store_true", help="only the push run (--sections push)")
     parser.add_argument("--quick", action="store_true", help="N=200, storm of 200, few events: a smoke run")
     parser.add_argument("--out", default=str(BENCH / "results"))
     parser.add_argument("--name", default="latest", help="OUT/NAME.json and OUT/NAME.md")
@@ -183,7 +198,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.latency_events = 5
         args.ingest_duration = 2.0
         args.storm = min(args.storm, 200)
-    sections = [s for s in args.sections.split(",") if s]
+        args.push_subscriptions = min(args.push_subscriptions, 300)
+        args.push_fans = min(args.push_fans, 200)
+        args.push_paced_events = min(args.push_paced_events, 5)
+    sections = ["push"] if args.push_only else [s for s in args.sections.split(",") if s]
+    if not args.push_subscriptions and "push" in sections:
+        sections.remove("push")
     if args.big and "big" not in sections:
         sections.append("big")
     unknown = set(sections) - set(SECTIONS)
@@ -258,6 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         if "storm" in args.sections:
             for store in stores:
                 report["storm"][store] = storm(args, store, redis, pins)
+        if "push" in args.sections and "scoreboard" in servers:
+            with Server("scoreboard", workdir, pins[0]) as server:
+                push = push_run(server, pins[1], args)
+            report["push"] = push
+            print(f"push     {push['pushes_received']:,}/{push['subscriptions']:,} pushes, {push['pushes_per_s']:,}/s, "
+                  f"sender {push['sender_cpu_us_per_push']} µs/push, fan-out p99 {push['quiet_p99_ms']} -> "
+                  f"{push['burst_p99_ms']} ms ({push['p99_ratio']}x)", flush=True)
     report["meta"]["loadgen_loop"] = getattr(args, "loadgen_loop", "?")
     report["meta"]["loadavg_end"] = loadavg()
     report["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)

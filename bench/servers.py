@@ -77,7 +77,10 @@ class ServerSpec:
     def env(self) -> dict[str, str]:
         # The per-key ingest rate limit protects production from a runaway scorekeeper; the
         # ingest benchmark is that runaway by design, so it is lifted here.
-        env = {**os.environ, "SCOREBOARD_INGEST_RATE": "0", "WEB_CONCURRENCY": "1"}
+        # The push run's local push service listens on 127.0.0.1 over http, which the outbound
+        # guard refuses by default.
+        env = {**os.environ, "SCOREBOARD_INGEST_RATE": "0", "WEB_CONCURRENCY": "1",
+               "SCOREBOARD_OUTBOUND_ALLOW_PRIVATE": "true"}
         env.pop("REDIS_URL", None)
         if self.kind == "redis":
             env.update(REDIS_URL=self.redis_url, SCOREBOARD_REDIS_PREFIX=self.prefix)

@@ -20,11 +20,16 @@ def build_parser() -> argparse.ArgumentParser:
     from .replay import add_replay_parser
 
     add_replay_parser(commands)
+    commands.add_parser("vapid-keys", help="print a new Web Push (VAPID) key pair for SCOREBOARD_VAPID_PRIVATE_KEY")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "vapid-keys":
+        from .notify.vapid import print_new_keys
+
+        return print_new_keys()
     if args.command == "replay":
         from .replay import run_replay
 

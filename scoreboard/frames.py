@@ -8,11 +8,22 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .domain import Event, MatchState, apply, fold
-from .hub import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One live message, serialized once for every subscriber of its match."""
+
+    match_id: str
+    seq: int
+    text: str
+    # The message as the WebSocket edge writes it, built on first use and then shared by every
+    # fan (hub.websocket_bytes); not part of the frame's value.
+    wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def dumps(message: Any) -> str:

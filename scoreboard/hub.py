@@ -2,7 +2,7 @@
 
 The publisher never waits for a subscriber: `publish` hands the one pre-serialized frame to
 every subscriber's `deliver`, which must not block. Each subscriber bounds its own backlog
-(web/session.py): one that cannot keep up is cut off rather than slowing the publisher or
+(web/live/session.py): one that cannot keep up is cut off rather than slowing the publisher or
 the other fans, and resumes from its last seq.
 
 The direct lane: a WebSocket subscriber that is up to date on a match (it has had every frame
@@ -14,36 +14,28 @@ own bounded queue, in order; it comes back once it has caught up (`go_direct`).
 """
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-import os
 from typing import Any, Protocol
+
+from .frames import Frame
 
 WILDCARD = "*"
 # Bytes that may wait in a fan's socket write buffer before frames for it are queued as shared
-# Frame objects instead (the kernel's own buffer is full by then); see web/session.py.
+# Frame objects instead (the kernel's own buffer is full by then); see web/live/session.py.
 WRITE_HIGH_WATER = 16 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One live message, serialized once for every subscriber of its match."""
-
-    match_id: str
-    seq: int
-    text: str
-    # The WebSocket frame, built on first use and then shared by every fan (websocket_bytes).
-    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
-
-    def websocket_bytes(self) -> bytes:
-        """`text` as one whole RFC 6455 text frame from a server: unmasked, uncompressed."""
-        wire = self._wire
-        if wire is None:
-            wire = websocket_text_frame(self.text.encode())
-            object.__setattr__(self, "_wire", wire)  # frozen: a cache, not a change of value
-        return wire
+def websocket_bytes(frame: Frame) -> bytes:
+    """`frame.text` as one whole RFC 6455 text frame from a server (unmasked, uncompressed),
+    built on first use and kept on the frame, so every fan gets the same bytes."""
+    wire = frame.wire
+    if wire is None:
+        wire = websocket_text_frame(frame.text.encode())
+        object.__setattr__(frame, "wire", wire)  # frozen: a cache, not a change of value
+    return wire
 
 
 def websocket_text_frame(payload: bytes) -> bytes:
@@ -171,7 +163,7 @@ class Hub:
         it holds, so bytes stay in order. The fd stays valid while the fan is in the lane: a
         closing fan leaves the lane before its transport closes the socket."""
         started = time.perf_counter()
-        wire = frame.websocket_bytes()
+        wire = websocket_bytes(frame)
         size = len(wire)
         write = os.write
         backed_up: list[Subscriber] | None = None

@@ -14,14 +14,13 @@ from aiohttp import web
 
 from .logs import setup_logging
 from .settings import Settings
-from .metrics import METRICS_KEY
+from .web.metrics import METRICS_KEY
 from .web.app import close_live_connections, create_app
 from .web.keys import CONNECTIONS_KEY
+from .web.live.close_codes import CloseCode
 
 log = logging.getLogger("scoreboard")
 
-CLOSE_GOING_AWAY = 1001
-CLOSE_SERVICE_RESTART = 1012
 # Seconds runner.cleanup() gives requests still running after the drain before cancelling them.
 CLEANUP_GRACE = 1.0
 
@@ -72,7 +71,7 @@ def _run(main: Coroutine[Any, Any, int], factory: Callable[[], asyncio.AbstractE
 
 async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     app = create_app(settings)
-    # access_log=None: scoreboard.metrics logs each request once, with its request id.
+    # access_log=None: scoreboard.web.metrics logs each request once, with its request id.
     # shutdown_timeout is the grace cleanup() gives what the drain below did not finish.
     runner = web.AppRunner(
         app, shutdown_timeout=CLEANUP_GRACE, handle_signals=False, access_log=None,
@@ -97,13 +96,13 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def request_stop(code: int, name: str) -> None:
+    def request_stop(code: CloseCode, name: str) -> None:
         log.info("%s received: shutting down", name)
         app[CONNECTIONS_KEY].close_code = code
         stop.set()
 
-    loop.add_signal_handler(signal.SIGTERM, request_stop, CLOSE_SERVICE_RESTART, "SIGTERM")
-    loop.add_signal_handler(signal.SIGINT, request_stop, CLOSE_GOING_AWAY, "SIGINT")
+    loop.add_signal_handler(signal.SIGTERM, request_stop, CloseCode.SERVICE_RESTART, "SIGTERM")
+    loop.add_signal_handler(signal.SIGINT, request_stop, CloseCode.GOING_AWAY, "SIGINT")
     await stop.wait()
     await _drain(app, site, settings.shutdown_timeout)
     # cleanup(): close idle keep-alive connections, cancel what is still running after

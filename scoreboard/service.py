@@ -10,8 +10,8 @@ from typing import Any
 
 from .domain import EventDraft, Match, MatchState, match_view, slugify
 from .errors import MatchNotFound
-from .frames import FrameHistory, dumps, event_frame, frames_from_log, snapshot_message
-from .hub import Frame, Hub
+from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, snapshot_message
+from .hub import Hub
 from .store.base import Committed, EventStore
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class ScoreService:
         # and most want the same snapshot (~0.3 ms to build for a 200-event match).
         self._snapshots: dict[str, tuple[int, str]] = {}
         # Ids of private matches seen committing: a wildcard fan must not get their frames
-        # unless granted (session.py). Learned before each publish, whichever instance wrote.
+        # unless granted (web/live/session.py). Learned before each publish, whichever instance wrote.
         self.private_matches: set[str] = set()
         store.add_commit_listener(self._publish)
 

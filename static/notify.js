@@ -1,6 +1,8 @@
 // What the page tells people besides the score: connection state, screen-reader
 // announcements, in-page toasts and (opt-in) system notifications while the tab is hidden.
 
+import { pushCovers } from "./push.js";
+
 const TOAST_MS = 6000;
 const MAX_TOASTS = 3;   // a reconnect can replay many events at once; do not bury the page
 
@@ -69,6 +71,7 @@ export function toast(title, body = "", level = "info") {
 /** A system notification, only when the tab is hidden and the visitor opted in. */
 export function systemNotify(title, body, tag) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
+  if (pushCovers(String(tag).split(":")[0])) return;  // the service worker shows it already
   if (document.visibilityState !== "hidden") return;
   try {
     new Notification(title, { body, tag });

@@ -2,7 +2,8 @@
 import { LiveFeed, requestedTransport } from "./live.js";
 import { MatchView } from "./match-view.js";
 import { paintMatch, flash, scoreSentence } from "./render.js";
-import { announce, connectionBadge, notificationOptIn } from "./notify.js";
+import { announce, connectionBadge } from "./notify.js";
+import { setupPush } from "./push.js";
 
 function readInitialState() {
   const el = document.getElementById("initial-state");
@@ -14,7 +15,7 @@ function bootMatch(root) {
   const view = new MatchView(root, initial);
   let feed;
   const onState = connectionBadge(() => feed);
-  notificationOptIn(root.querySelector(".notify-toggle"));
+  if (root.dataset.live === "match") setupPush(root, view.match);
   feed = new LiveFeed({
     matches: [view.match.id],
     cursors: { [view.match.id]: Number(root.dataset.seq) },

@@ -11,6 +11,8 @@ from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
 from support import KEY, ServerProcess, free_port
 
+TESTS = Path(__file__).resolve().parent
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -31,10 +33,19 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
         server.process.wait(5)
 
 
+# Whole folders of slow tests (`make test-fast` leaves out what is marked slow): real Chromium
+# driven by Playwright, and several instances or workers on a real redis-server.
+SLOW_FOLDERS = {"browser", "scaling"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the browser tests last.
+    """Mark the slow folders' tests `slow`, and run the browser tests last.
 
     Playwright's sync API keeps an event loop running in the main thread for as long as its
     session-wide browser is open; asyncio tests started after it would find that loop.
     """
+    for item in items:
+        if SLOW_FOLDERS & set(item.path.relative_to(TESTS).parts[:-1]):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: "browser" in item.path.parts)

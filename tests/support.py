@@ -58,48 +58,61 @@ async def read_sse_event(response: Any, timeout: float = 3.0) -> dict[str, str]:
 
 
 def free_port() -> int:
+    """A TCP port nothing listens on right now (the kernel's pick), for a server to bind."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 20.0) -> None:
+    """Return once GET `url` answers 200; RuntimeError with the server's log when the process
+    exits first or nothing answers within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early ({process.returncode}):\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer in {timeout}s:\n{log_path.read_text()}")
 
 
 @dataclass
 class ServerProcess:
     """The real service started as `make run` starts it, on a free port; it may be stopped and
-    started again on the same port and SQLite file."""
+    started again on the same port and SQLite file. `command` and `cwd` run another copy of it
+    (an installed wheel's `scoreboard` script, outside the checkout)."""
 
     port: int
     db: Path
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     api_key: str = KEY
+    command: tuple[str, ...] = (sys.executable, "-m", "scoreboard")
+    cwd: Path = ROOT
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *extra: str, env: dict[str, str] | None = None, timeout: float = 20.0) -> None:
-        """Start it and return once /healthz answers."""
+        """Start it and return once /healthz answers; `env` is added to this process's own."""
         self.log_path = self.db.with_suffix(".log")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "scoreboard", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--db", str(self.db), "--api-keys", self.api_key, *extra],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"server did not answer /healthz in {timeout}s:\n{self.log_path.read_text()}")
+        try:
+            wait_until_serving(f"{self.url}/healthz", self.process, self.log_path, timeout)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self, sig: int = 15, timeout: float = 30.0) -> int:
         """Signal it (SIGTERM by default) and return its exit code; killed if it hangs."""
@@ -112,5 +125,3 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
-
-

@@ -10,6 +10,8 @@ import pytest
 
 from redis_server import require_redis
 
+pytestmark = pytest.mark.slow  # runs the benchmark's quick mode: servers, load generator, baseline
+
 REPO = Path(__file__).resolve().parents[1]
 
 

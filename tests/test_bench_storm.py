@@ -11,6 +11,8 @@ import pytest
 
 from redis_server import require_redis
 
+pytestmark = pytest.mark.slow  # a deploy of real server processes under live fans, twice
+
 REPO = Path(__file__).resolve().parents[1]
 FANS = 60
 

@@ -28,9 +28,12 @@ async def test_goal_reaches_a_websocket_fan_and_survives_a_restart(server_proces
             assert seqs == [1, 2]
             page = await http.get("/matches/final")
             assert page.status == 200 and "Messi" in await page.text()
-            assert server_process.stop(signal.SIGTERM) == 0
+            # Stopped from a thread while this loop reads the close frame and answers it: a
+            # blocked loop would leave the server waiting out its closing timeout.
+            stopped = asyncio.ensure_future(asyncio.to_thread(server_process.stop, signal.SIGTERM))
             closing = await asyncio.wait_for(ws.receive(), 5)
             assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data in (1001, 1012)
+            assert await asyncio.wait_for(stopped, 30) == 0
 
     server_process.start()
     async with aiohttp.ClientSession(server_process.url) as http:

@@ -10,11 +10,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from scoreboard.hub import WILDCARD, Frame, Hub, websocket_text_frame
+from scoreboard.frames import Frame
+from scoreboard.hub import WILDCARD, Hub, websocket_bytes, websocket_text_frame
 from scoreboard.service import CatchUp
 from scoreboard.web.app import create_app
 from scoreboard.web.keys import HUB_KEY
-from scoreboard.web.session import LiveSession
+from scoreboard.web.live.session import LiveSession
 from support import create_match, post_events, receive_json
 
 
@@ -88,8 +89,8 @@ def test_websocket_bytes_is_one_unmasked_text_frame_built_once():
                          (65535, b"\x81\x7e\xff\xff"), (65536, b"\x81\x7f" + struct.pack("!Q", 65536))):
         assert websocket_text_frame(b"x" * size) == header + b"x" * size
     one = Frame("m", 1, "é" * 70)  # 140 bytes of UTF-8: the 16-bit length form
-    assert one.websocket_bytes() == b"\x81\x7e\x00\x8c" + ("é" * 70).encode()
-    assert one.websocket_bytes() is one.websocket_bytes()
+    assert websocket_bytes(one) == b"\x81\x7e\x00\x8c" + ("é" * 70).encode()
+    assert websocket_bytes(one) is websocket_bytes(one)
     assert one == Frame("m", 1, "é" * 70)  # the cache is not part of the value
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from scoreboard.frames import FrameHistory
-from scoreboard.hub import Frame
+from scoreboard.frames import Frame
 
 
 def frame(seq: int) -> Frame:

@@ -1,7 +1,8 @@
 """The in-process hub: fan-out by match, wildcard, bounded buffers."""
 from __future__ import annotations
 
-from scoreboard.hub import WILDCARD, Frame, Hub
+from scoreboard.frames import Frame
+from scoreboard.hub import WILDCARD, Hub
 
 
 class Recorder:

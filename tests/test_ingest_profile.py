@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs bench/ingest_profile.py against real servers
+
 REPO = Path(__file__).resolve().parents[1]
 RESULT = re.compile(r"^\s*(\d+) events/s\s+(\d+) µs CPU/event .* errors \{\}", re.MULTILINE)
 

@@ -5,10 +5,8 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from scoreboard.replay import (
     plan_match,
     to_service_event,
 )
+from support import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 API_KEY = "replay-test-key"
@@ -191,45 +190,15 @@ def test_cli_parser_wires_run_replay() -> None:
 # --------------------------------------------------------------------------- end to end
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """The real service as a subprocess on a free port and a fresh SQLite file."""
-    port = _free_port()
-    cmd = [
-        sys.executable, "-m", "scoreboard", "serve",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--db", str(tmp_path / "replay.db"), "--api-keys", API_KEY,
-    ]  # fmt: skip
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    process = ServerProcess(port=free_port(), db=tmp_path / "replay.db", api_key=API_KEY)
+    process.start()
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited {proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("server did not listen within 20 s")
-                time.sleep(0.05)
-        yield url
+        yield process.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        process.stop()
 
 
 @pytest_asyncio.fixture

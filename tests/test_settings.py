@@ -1,12 +1,13 @@
 """Configuration: config/default.toml < environment < CLI flags, and clear errors."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
-from scoreboard.settings import DEFAULT_CONFIG, FIELDS, Settings, SettingsError, load_settings, read_config_file
+from scoreboard.settings import FIELDS, Settings, SettingsError, _defaults_from, _opt, load_settings, read_config_file
 
 from support import ROOT
 
@@ -23,11 +24,39 @@ def test_layers_override_in_order():
     assert settings.db == "x.db"
 
 
-def test_default_file_names_every_setting_with_the_dataclass_default():
-    """config/default.toml is the documented source of defaults and stays in step."""
-    table = read_config_file(DEFAULT_CONFIG)
+def test_defaults_are_the_ones_written_in_config_default_toml():
+    """Every setting's default is the value config/default.toml (the file users read) gives it."""
+    table = read_config_file(ROOT / "config" / "default.toml")
     assert set(table) == set(FIELDS)
-    assert Settings(**table) == Settings()
+    defaults = Settings()
+    for name, value in table.items():
+        assert getattr(defaults, name) == value, name
+    assert Settings(**table) == defaults
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('port = 8080\n', "without a default ['host']"),
+    ('host = "h"\nport = 8080\nhots = "typo"\n', "unknown settings ['hots']"),
+    ('host = "h"\nport = "eighty"\n', "port: 'eighty' is not an integer"),
+])
+def test_a_defaults_file_that_drifts_from_the_fields_is_refused(toml, words):
+    """A setting added without a default in the file, a stray or mistyped name in it, or a value
+    of the wrong type stops the settings class from loading, naming what is wrong."""
+    class Small:
+        host: str = _opt("interface")
+        port: int = _opt("TCP port")
+
+    with pytest.raises(SettingsError, match=re.escape(words)):
+        _defaults_from(toml, "default.toml")(Small)
+
+
+def test_a_config_file_overrides_only_what_it_names(tmp_path):
+    """SCOREBOARD_CONFIG names a file of one's own; settings it leaves out keep their defaults."""
+    own = tmp_path / "own.toml"
+    own.write_text('port = 9001\nallowed_origins = ["https://example.org"]\n')
+    settings = load_settings({}, env={"SCOREBOARD_CONFIG": str(own)})
+    assert (settings.port, settings.allowed_origins) == (9001, ("https://example.org",))
+    assert settings.host == Settings().host
 
 
 @pytest.mark.parametrize("env, words", [

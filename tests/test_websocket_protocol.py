@@ -1,4 +1,4 @@
-"""Our own RFC 6455 framing after the handshake (web/websocket.py), over real sockets.
+"""Our own RFC 6455 framing after the handshake (web/live/websocket.py), over real sockets.
 
 Most tests speak raw frames from a plain TCP client, so they can send what a library client
 never would: fragments, unmasked or oversized frames, bad UTF-8, odd close codes, silence.

@@ -135,7 +135,7 @@ class StreamFollower:
             log.warning(
                 "Redis stream %s was trimmed past %s while this instance was away: its live fans "
                 "get the events it never read from the store, when the next event of each "
-                "match shows the gap (session.py)",
+                "match shows the gap (web/live/session.py)",
                 self._stream, self.last_id,
             )
 

@@ -1,4 +1,4 @@
-"""Event stores; `open_store` picks one from the settings (Redis is imported only when used)."""
+"""Event stores; `make_store` picks one from the settings (Redis is imported only when used)."""
 from __future__ import annotations
 
 from ..settings import Settings

@@ -265,7 +265,7 @@ class RedisStore:
     # -- the stream --------------------------------------------------------------------------
 
     def _on_stream_entry(self, entry_id: str, fields: dict[str, str]) -> None:
-        committed = _committed_from_json(fields["commit"])
+        committed = committed_from_json(fields["commit"])
         for listener in self._listeners:
             try:
                 listener(committed)
@@ -362,8 +362,9 @@ def _event_from_json(raw: str | bytes) -> Event:
     return Event.from_dict(json.loads(raw))
 
 
-def _committed_from_json(raw: str) -> Committed:
-    """A stream entry back into what the embedded store hands its listeners."""
+def committed_from_json(raw: str) -> Committed:
+    """A stream entry back into what the embedded store hands its listeners (also read by the
+    notifier's consumer group, notify/feed_redis.py)."""
     data = json.loads(raw)
     events = [Event.from_dict(e) for e in data["events"]]
     after = [_state_from_dict(s) for s in data["after"]]

@@ -6,25 +6,25 @@ import logging
 from aiohttp import web
 
 from ..hub import Hub
-from ..metrics import request_log_middleware, setup_metrics
 from ..service import ScoreService
 from ..settings import Settings
 from ..store import make_store
-from . import api, live, sse
-from .auth import KeyRing
-from .connections import ConnectionRegistry
-from .docs import setup_api_docs
+from .api import matches
+from .api.docs import setup_api_docs
+from .api.notify_wiring import setup_notify
 from .errors import error_middleware
-from .heartbeat import Heartbeat, heartbeat_lifetime
 from .keys import CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
-from .origins import add_cors_headers
-from .pages import setup_pages
-from .security import setup_security
+from .live import sse, ws
+from .live.close_codes import CloseCode
+from .live.connections import ConnectionRegistry
+from .live.heartbeat import Heartbeat, heartbeat_lifetime
+from .metrics import request_log_middleware, setup_metrics
+from .pages.views import setup_pages
+from .security.auth import KeyRing
+from .security.origins import add_cors_headers
+from .security.wiring import setup_security
 
 log = logging.getLogger(__name__)
-
-CLOSE_GOING_AWAY = 1001
-CLOSE_SERVICE_RESTART = 1012
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -42,8 +42,8 @@ def create_app(settings: Settings) -> web.Application:
     app[CONNECTIONS_KEY] = ConnectionRegistry()
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
     setup_security(app, settings)
-    app.add_routes(api.routes)
-    app.add_routes(live.routes)
+    app.add_routes(matches.routes)
+    app.add_routes(ws.routes)
     app.add_routes(sse.routes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -52,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     setup_api_docs(app)
     app.cleanup_ctx.append(_service_lifetime)
+    setup_notify(app)  # after the store's lifetime: the notifier reads the log at start
     app.cleanup_ctx.append(heartbeat_lifetime(heartbeat))
     app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)
@@ -68,7 +69,7 @@ async def _service_lifetime(app: web.Application):  # type: ignore[no-untyped-de
 async def close_live_connections(app: web.Application) -> None:
     """Tell every live client to reconnect; idempotent (closed connections leave the registry)."""
     code = app[CONNECTIONS_KEY].close_code
-    reason = "server restarting: reconnect" if code == CLOSE_SERVICE_RESTART else "server going away"
+    reason = "server restarting: reconnect" if code == CloseCode.SERVICE_RESTART else "server going away"
     await app[CONNECTIONS_KEY].close_all(code, reason)
 
 

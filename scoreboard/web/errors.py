@@ -17,9 +17,9 @@ from aiohttp import web
 from marshmallow import ValidationError
 
 from ..errors import ScoreboardError
-from .headers import add_security_headers, came_over_https
+from .security.headers import add_security_headers, came_over_https
 from .keys import SETTINGS_KEY
-from .origins import preflight_response
+from .security.origins import preflight_response
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -6,11 +6,11 @@ from aiohttp import web
 from ..hub import Hub
 from ..service import ScoreService
 from ..settings import Settings
-from .auth import KeyRing
-from .connections import ConnectionRegistry
-from .heartbeat import Heartbeat
-from .limits import ClientConnections, IngestLimiter
-from .tokens import ViewerTokens
+from .security.auth import KeyRing
+from .live.connections import ConnectionRegistry
+from .live.heartbeat import Heartbeat
+from .security.limits import ClientConnections, IngestLimiter
+from .security.tokens import ViewerTokens
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SERVICE_KEY = web.AppKey("service", ScoreService)

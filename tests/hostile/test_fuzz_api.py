@@ -17,8 +17,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from scoreboard.openapi import build_spec
+from scoreboard.web.api.openapi import build_spec
 from support import AUTH, KEY, ServerProcess, free_port
+
+pytestmark = pytest.mark.slow  # schemathesis generates hundreds of requests per operation
 
 # Bounded: 40 examples (valid and invalid mixed) per operation keeps the whole run well under a minute.
 MAX_EXAMPLES = 40

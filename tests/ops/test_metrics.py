@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scoreboard.logs import JsonFormatter
-from scoreboard.metrics import PUBLISH_SAMPLE_EVERY
+from scoreboard.web.metrics import PUBLISH_SAMPLE_EVERY
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
 from support import AUTH, KEY, create_match, post_events, receive_json

@@ -14,7 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from redis_server import RedisServer, free_port
+from redis_server import RedisServer
+from support import free_port
 
 from .conftest import API_KEY, Fan
 

@@ -11,7 +11,7 @@ import pytest
 
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
-from scoreboard.web.tokens import ALGORITHM, AUDIENCE
+from scoreboard.web.security.tokens import ALGORITHM, AUDIENCE
 from support import AUTH
 
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"

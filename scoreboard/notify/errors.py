@@ -1,0 +1,37 @@
+"""The notify failures a client can cause; the web edge's error middleware maps them once."""
+from __future__ import annotations
+
+from ..errors import ScoreboardError
+
+
+class NotFound(ScoreboardError):
+    """No push subscription or webhook endpoint with that id."""
+
+    code = "not_found"
+    status = 404
+
+
+class WrongToken(ScoreboardError):
+    """A subscription's management token that is missing or not its own."""
+
+    code = "forbidden"
+    status = 403
+
+
+class MissingToken(ScoreboardError):
+    code = "unauthorized"
+    status = 401
+
+
+class InvalidTarget(ScoreboardError):
+    """A push endpoint or webhook URL the service will not call (form, scheme or address)."""
+
+    code = "validation_failed"
+    status = 422
+
+
+class NotifyUnavailable(ScoreboardError):
+    """The notify store cannot be reached (Redis down): nothing was changed."""
+
+    code = "store_unavailable"
+    status = 503

@@ -1,0 +1,98 @@
+"""marshmallow schemas of the notification API (push subscriptions and webhooks).
+
+The same classes validate requests (web/api/push.py, web/api/webhooks.py) and describe them in
+the OpenAPI document (openapi.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..domain import EVENT_TYPES, MATCH_ID_PATTERN
+from .alerts import ALERT_KINDS
+from .guard import MAX_URL_LENGTH
+
+MAX_MATCHES = 100
+MAX_TEAMS = 50
+MATCH_IDS = fields.List(
+    fields.String(validate=validate.Regexp(MATCH_ID_PATTERN, error="not a match id")),
+    load_default=list, validate=validate.Length(max=MAX_MATCHES),
+    metadata={"description": "match ids"},
+)
+
+
+class BrowserKeysSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    p256dh = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "the browser's P-256 public key, base64url"})
+    auth = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata={"description": "the 16-byte auth secret, base64url"})
+
+
+class BrowserSubscriptionSchema(Schema):
+    """What `PushSubscription.toJSON()` gives in the browser (extra fields are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    endpoint = fields.String(required=True, validate=validate.Length(min=1, max=MAX_URL_LENGTH))
+    expirationTime = fields.Float(allow_none=True, load_default=None)  # noqa: N815 (the browser's name)
+    keys = fields.Nested(BrowserKeysSchema, required=True)
+
+
+def _choice_fields() -> dict[str, Any]:
+    return {
+        "matches": MATCH_IDS,
+        "teams": fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list,
+                             validate=validate.Length(max=MAX_TEAMS),
+                             metadata={"description": "team names: every match of these teams"}),
+        "events": fields.List(fields.String(validate=validate.OneOf(ALERT_KINDS)),
+                              load_default=lambda: list(ALERT_KINDS), validate=validate.Length(min=1),
+                              metadata={"description": "alert kinds (default: all)"}),
+    }
+
+
+class SubscribeSchema(Schema.from_dict(_choice_fields())):  # type: ignore[misc]
+    subscription = fields.Nested(BrowserSubscriptionSchema, required=True)
+
+    @validates_schema
+    def _something_followed(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("matches") and not data.get("teams"):
+            raise ValidationError("follow at least one match or team", "matches")
+
+
+class UpdateSubscriptionSchema(Schema.from_dict(_choice_fields())):  # type: ignore[misc]
+    subscription = fields.Nested(BrowserSubscriptionSchema, load_default=None,
+                                 metadata={"description": "a renewed browser subscription, if any"})
+
+    @validates_schema
+    def _something_followed(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("matches") and not data.get("teams"):
+            raise ValidationError("follow at least one match or team (or DELETE the subscription)", "matches")
+
+
+class WebhookCreateSchema(Schema):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=MAX_URL_LENGTH),
+                        metadata={"description": "https URL that receives the signed POSTs"})
+    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), load_default=list,
+                         metadata={"description": "event types (default: every type)"})
+    matches = MATCH_IDS
+    description = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def load(schema: type[Schema], data: Any) -> dict[str, Any]:
+    """Load and de-duplicate the lists (order kept); raises ValidationError."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": ["the body must be a JSON object"]})
+    loaded: dict[str, Any] = schema().load(data)
+    for name in ("matches", "teams", "events"):
+        if name in loaded:
+            loaded[name] = _dedupe(loaded[name])
+    return loaded

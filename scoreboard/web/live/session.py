@@ -1,0 +1,278 @@
+"""One fan's live session, whatever carries it (WebSocket or SSE).
+
+Ordering guarantee: for each match a fan gets every event exactly once, in seq order,
+across (re)subscriptions. How: subscribe to the hub *before* reading the catch-up, send the
+catch-up under the send lock, then let live frames through only when their seq is past the
+match's cursor. A frame that raced the catch-up is dropped as already sent; none can be missed.
+
+Delivery without a coroutine hop: for a WebSocket fan (`socket` set) that is up to date on a
+match, the hub writes that match's frames straight to the socket (the direct lane, hub.py) and
+this session is not called at all. Otherwise the hub calls `deliver`: when no catch-up holds
+the send lock and nothing is queued, the frame still goes straight to the socket unless its
+write buffer is past the high-water mark, and the fan (re)joins the direct lane. Else it joins
+a bounded queue drained by a pump task created only then; once anything is queued, every later
+frame queues behind it until the pump has emptied it, so order holds across all three paths.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+
+from ...errors import MatchNotFound, ScoreboardError
+from ...frames import Frame
+from ...hub import WILDCARD, WRITE_HIGH_WATER, Hub, Socket, websocket_bytes
+from ...service import CatchUp, ScoreService
+
+log = logging.getLogger(__name__)
+
+# send(text, kind, cursor): kind is "snapshot", "event" or "control"; cursor is the SSE event id.
+Sender = Callable[[str, str, str | None], Awaitable[None]]
+
+
+class TooManySubscriptions(ScoreboardError):
+    code = "too_many_subscriptions"
+    status = 429
+
+
+class LiveSession:
+    """A hub subscriber (see `deliver`) plus the catch-up logic of one fan."""
+
+    # One per connected fan, tens of thousands at once: slots, and nothing built until needed.
+    __slots__ = (
+        "_service", "_hub", "_send", "socket", "_max_subscriptions", "_buffer_limit",
+        "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
+        "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample",
+    )
+
+    def __init__(
+        self, service: ScoreService, hub: Hub, send: Sender, *,
+        buffer_limit: int, max_subscriptions: int, on_overflow: Callable[[], None],
+        on_sent: Callable[[Frame], None] | None = None, sample_every: int = 16,
+    ) -> None:
+        self._service = service
+        self._hub = hub
+        self._send = send
+        # A WebSocket's transport, where frames may be written whole without awaiting (the
+        # transport sets it once open; None for SSE). `stop()` must be called before it closes.
+        self.socket: Socket | None = None
+        self._max_subscriptions = max_subscriptions
+        # The bound keeps a stalled client from growing memory without limit: past it the fan
+        # is cut off (`on_overflow`: the transport closes with a resume hint).
+        self._buffer_limit = buffer_limit
+        self._on_overflow = on_overflow
+        self._overflowed = False
+        self._stopped = False  # overflowed, closed or connection lost: deliver drops everything
+        # Frames waiting for the pump, oldest first; None (no deque, no task) while none wait.
+        self._queue: deque[Frame] | None = None
+        self._cursors: dict[str, int] = {}  # match id -> last seq sent to this fan
+        self._topics: set[str] = set()  # what we asked the hub for, to undo on close
+        self._send_lock = asyncio.Lock()  # held by a catch-up and by the pump while sending
+        self._pump: asyncio.Task[None] | None = None
+        # Access (security/viewer.py): which private matches a wildcard subscription may carry. Explicit
+        # subscriptions are checked by the transport before subscribe() is called.
+        self.may_view_private: Callable[[str], bool] = _no_private_match
+        # Metrics hook: one sent frame in `sample_every` is reported, so the per-delivery
+        # cost is a countdown, not a clock read and a histogram update.
+        self._on_sent = on_sent
+        self._sample_every = self._until_sample = sample_every
+
+    @property
+    def overflowed(self) -> bool:
+        return self._overflowed
+
+    def cursor_id(self) -> str:
+        """`a:17,b:3`: where this fan stands in every match; an SSE id that can resume all."""
+        return ",".join(f"{match_id}:{seq}" for match_id, seq in sorted(self._cursors.items()))
+
+    def start(self) -> None:
+        """Nothing to start: the pump task exists only while frames wait in the queue."""
+
+    def stop(self) -> None:
+        """Deliver nothing more, from now on (the connection is closing)."""
+        self._stopped = True
+        self._hub.unsubscribe(self, self._topics)
+
+    async def close(self) -> None:
+        self._stopped = True
+        self._hub.unsubscribe(self, self._topics)
+        self._topics.clear()
+        pump = self._pump
+        if pump is not None and not pump.done():
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def subscribe(self, match_ids: Iterable[str], since: dict[str, int]) -> list[str]:
+        """Subscribe and send each match's catch-up; returns the ids that do not exist."""
+        wanted = [m for m in dict.fromkeys(match_ids) if m not in self._topics]
+        if len(self._topics) + len(wanted) > self._max_subscriptions:
+            raise TooManySubscriptions(
+                f"at most {self._max_subscriptions} matches per connection"
+            )
+        missing: list[str] = []
+        for match_id in wanted:
+            if match_id == WILDCARD:
+                # A wildcard fan gets every frame through deliver(), which also filters out the
+                # duplicates: none of its matches may stay in the direct lane.
+                self._hub.leave_direct(self, self._topics)
+                self._hub.subscribe(self, [WILDCARD])
+                self._topics.add(WILDCARD)
+                continue
+            async with self._send_lock:
+                self._hub.subscribe(self, [match_id])
+                self._topics.add(match_id)
+                try:
+                    catch_up = await self._service.catch_up(match_id, since.get(match_id))
+                except MatchNotFound:
+                    self._hub.unsubscribe(self, [match_id])
+                    self._topics.discard(match_id)
+                    missing.append(match_id)
+                    continue
+                self._cursors.pop(match_id, None)  # the catch-up decides where this fan stands
+                await self._send_catch_up(match_id, catch_up)
+                self._cursors[match_id] = catch_up.seq
+                if self._queue is None:  # nothing was published meanwhile
+                    self._try_direct(match_id)
+        return missing
+
+    def unsubscribe(self, match_ids: Iterable[str]) -> None:
+        for match_id in match_ids:
+            if match_id in self._topics:
+                self._hub.unsubscribe(self, [match_id])
+                self._topics.discard(match_id)
+                self._cursors.pop(match_id, None)
+
+    @property
+    def subscriptions(self) -> list[str]:
+        return sorted(self._topics)
+
+    # -- delivery (the hub's Subscriber protocol) ------------------------------------------------
+
+    def deliver(self, frame: Frame) -> None:
+        """Take one frame, in seq order per match, without blocking or raising."""
+        if self._stopped:
+            return
+        socket = self.socket
+        if self._queue is None and socket is not None and not self._send_lock.locked():
+            # Nothing ahead of this frame and no catch-up running: the cursor is current.
+            if not self._should_send(frame):
+                return
+            if socket.get_write_buffer_size() <= WRITE_HIGH_WATER and not self._gap_before(frame):
+                socket.write(websocket_bytes(frame))
+                self._cursors[frame.match_id] = frame.seq
+                self._until_sample -= 1
+                if not self._until_sample:
+                    self._sampled(frame)
+                self._try_direct(frame.match_id)
+                return
+        self._enqueue(frame)
+
+    def left_direct(self, match_id: str, seq: int) -> None:
+        """The hub's direct lane let go of this fan for `match_id`, after frame `seq`."""
+        if match_id in self._cursors:
+            self._cursors[match_id] = seq
+
+    def _try_direct(self, match_id: str) -> None:
+        if self.socket is not None and match_id in self._topics and WILDCARD not in self._topics:
+            self._hub.go_direct(self, match_id, self._cursors[match_id], self.socket)
+
+    def _enqueue(self, frame: Frame) -> None:
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+            self._pump = asyncio.get_running_loop().create_task(self._drain())
+        elif len(queue) >= self._buffer_limit:
+            self._overflowed = self._stopped = True
+            queue.clear()
+            self._on_overflow()
+            return
+        queue.append(frame)
+
+    async def _drain(self) -> None:
+        """Send the queued frames in order, then step aside for direct writes again."""
+        try:
+            async with self._send_lock:
+                queue = self._queue
+                # The frame being sent stays at the head, so `deliver` keeps queueing behind it.
+                while queue:
+                    frame = queue[0]
+                    if self._gap_before(frame):
+                        await self._fill_gap(frame.match_id)
+                    if self._should_send(frame):
+                        self._cursors[frame.match_id] = frame.seq
+                        await self._send(frame.text, "event", self.cursor_id())
+                        if self._stopped:
+                            return
+                        self._until_sample -= 1
+                        if not self._until_sample:
+                            self._sampled(frame)
+                    queue.popleft()
+                self._queue = None  # no await since the queue emptied: nothing can slip past
+                for match_id in tuple(self._topics):
+                    self._try_direct(match_id)
+        except ConnectionResetError:
+            self._stopped = True  # the fan went away mid-send; its handler cleans up
+
+    def _gap_before(self, frame: Frame) -> bool:
+        """Whether frames between this fan's cursor and `frame` never reached this instance
+        (e.g. a Redis stream trimmed during a long outage). Only for matches followed by name."""
+        cursor = self._cursors.get(frame.match_id)
+        return cursor is not None and frame.seq > cursor + 1 and frame.match_id in self._topics
+
+    async def _fill_gap(self, match_id: str) -> None:
+        """Send what the fan missed from the store (events, or a snapshot), under the send lock."""
+        cursor = self._cursors[match_id]
+        try:
+            catch_up = await self._service.catch_up(match_id, cursor)
+        except MatchNotFound:
+            return
+        await self._send_catch_up(match_id, catch_up)
+
+    async def _send_catch_up(self, match_id: str, catch_up: CatchUp) -> None:
+        """A snapshot, then the frames past the fan's cursor, moving the cursor as they go."""
+        if catch_up.snapshot is not None:
+            self._cursors[match_id] = catch_up.seq
+            await self._send(catch_up.snapshot, "snapshot", self.cursor_id())
+        for frame in catch_up.frames:
+            if frame.seq > self._cursors.get(match_id, -1):
+                self._cursors[match_id] = frame.seq
+                await self._send(frame.text, "event", self.cursor_id())
+
+    def _sampled(self, frame: Frame) -> None:
+        self._until_sample = self._sample_every
+        if self._on_sent is not None:
+            self._on_sent(frame)
+
+    def _should_send(self, frame: Frame) -> bool:
+        cursor = self._cursors.get(frame.match_id)
+        if cursor is None:
+            # Only a wildcard fan gets frames of a match it holds no cursor for, and of a
+            # private match only when its token or key grants it.
+            return WILDCARD in self._topics and (
+                frame.match_id not in self._service.private_matches or self.may_view_private(frame.match_id)
+            )
+        if frame.match_id not in self._topics and WILDCARD not in self._topics:
+            return False  # unsubscribed while the frame was buffered
+        return frame.seq > cursor
+
+
+def _no_private_match(match_id: str) -> bool:
+    return False
+
+
+def parse_since(raw: str) -> dict[str, int]:
+    """`a:17,b:3` -> {"a": 17, "b": 3}; raises ValueError on anything else."""
+    cursors: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        match_id, sep, seq = part.rpartition(":")
+        if not sep or not match_id or not seq.isdigit():
+            raise ValueError(f"bad cursor {part!r}: use match:seq")
+        cursors[match_id] = int(seq)
+    return cursors
+
+
+def parse_matches(raw: str) -> list[str]:
+    return [m.strip() for m in raw.split(",") if m.strip()]

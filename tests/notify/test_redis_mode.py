@@ -1,0 +1,106 @@
+"""Redis mode: two instances on one Redis act as one notifier. One VAPID key for both,
+subscriptions made on either, exactly one push per subscription and one delivery per event."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from push_service import PushService
+from redis_server import RedisServer, require_redis
+from scaling.conftest import Instance, redis_settings
+from webhook_receiver import WebhookReceiver
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    require_redis()
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def pair(redis: RedisServer) -> AsyncIterator[tuple[Instance, Instance]]:
+    settings = redis_settings(redis.url, "pair:", outbound_allow_private=True, ingest_rate=0.0,
+                              vapid_subject="mailto:ops@scoreboard.test", push_processes=0)
+    first = await Instance(settings).start()
+    second = await Instance(settings).start()
+    yield first, second
+    await second.close()
+    await first.close()
+
+
+async def test_two_instances_push_each_subscription_exactly_once(pair: tuple[Instance, Instance]) -> None:
+    """Both serve the same key; subscriptions made on A and B; goals posted to A and B:
+    every subscription gets each push once, and webhooks each event once, in order."""
+    first, second = pair
+    push = await PushService().start()
+    receiver = await WebhookReceiver().start()
+    try:
+        keys = set()
+        for instance in pair:
+            status, body, _ = await instance.request("GET", "/api/push/key")
+            assert status == 200
+            keys.add(body["public_key"])
+        assert len(keys) == 1
+        push.server_key = keys.pop()
+        await first.create_match("derby")
+        names = [f"fan-{n}" for n in range(6)]
+        for n, name in enumerate(names):
+            instance = pair[n % 2]
+            status, body, _ = await instance.request("POST", "/api/push/subscriptions", {
+                "subscription": push.browser(name).subscription(), "matches": ["derby"], "events": ["goal"]})
+            assert status == 201, body
+        status, hook, _ = await second.request("POST", "/api/webhooks", {"url": receiver.url})
+        assert status == 201, hook
+        receiver.secret = hook["secret"]
+        assert (await first.post("derby", {"type": "period_start"}))[0] == 201
+        for n in range(4):
+            assert (await pair[n % 2].post("derby", {"type": "goal", "team": "home"}))[0] == 201
+        await push.wait_for(lambda: len(push.deliveries) >= 4 * len(names), timeout=15)
+        await receiver.wait_for(lambda: len(receiver.received) >= 5, timeout=15)
+        await asyncio.sleep(1.0)  # time for a second instance's duplicate to show
+        for name in names:
+            assert sorted(d.message["seq"] for d in push.for_browser(name)) == [2, 3, 4, 5], name
+        assert receiver.seqs("derby") == [1, 2, 3, 4, 5]
+        assert push.rejected == [] and receiver.bad_signatures == 0
+    finally:
+        await push.stop()
+        await receiver.stop()
+
+
+async def test_a_new_leader_takes_over_when_the_first_stops(redis: RedisServer) -> None:
+    """The instance sending notifications stops; the other one takes over and pushes the next goal."""
+    settings = redis_settings(redis.url, "takeover:", outbound_allow_private=True, ingest_rate=0.0,
+                              push_processes=0)
+    first = await Instance(settings).start()
+    second = await Instance(settings).start()
+    push = await PushService().start()
+    try:
+        await first.create_match("final")
+        status, body, _ = await second.request("POST", "/api/push/subscriptions", {
+            "subscription": push.browser("fan").subscription(), "matches": ["final"]})
+        assert status == 201, body
+        await first.post("final", {"type": "period_start"})
+        await push.wait_for(lambda: len(push.deliveries) == 1, timeout=15)
+        leader, other = (first, second) if _leads(first) else (second, first)
+        await leader.close()
+        await other.post("final", {"type": "goal", "team": "away"})
+        await push.wait_for(lambda: len(push.deliveries) == 2, timeout=20)
+        assert push.deliveries[-1].message["title"] == "GOAL! Home 0–1 Away"
+    finally:
+        await push.stop()
+        for instance in (first, second):
+            await instance.close()
+
+
+def _leads(instance: Instance) -> Any:
+    from scoreboard.web.api.push import NOTIFY_KEY
+
+    feed = instance.server.app[NOTIFY_KEY].feed
+    return getattr(feed, "leading", False)
