@@ -18,14 +18,28 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def _require(owner: Any, name: str) -> None:
+    """A patch whose target moved must fail loudly, not measure the unpatched server."""
+    if not hasattr(owner, name):
+        raise SystemExit(f"patched_serve: {getattr(owner, '__name__', owner)!s} has no {name!r} any more")
+
+
+def _logger(name: str) -> logging.Logger:
+    from scoreboard.web import metrics
+
+    if name not in {getattr(value, "name", None) for value in vars(metrics).values()}:
+        raise SystemExit(f"patched_serve: scoreboard.web.metrics logs to no {name!r} any more")
+    return logging.getLogger(name)
+
+
 def _no_access_log() -> None:
     """The access line aiohttp's request for /ws gets (`GET /ws 101 ...`)."""
-    logging.getLogger("scoreboard.access").setLevel(logging.WARNING)
+    _logger("scoreboard.access").setLevel(logging.WARNING)
 
 
 def _no_live_log() -> None:
     """The `ws open` and `ws closed` lines of scoreboard.live."""
-    logging.getLogger("scoreboard.live").setLevel(logging.WARNING)
+    _logger("scoreboard.live").setLevel(logging.WARNING)
 
 
 def _passthrough_middleware(name: str) -> None:
@@ -37,6 +51,7 @@ def _passthrough_middleware(name: str) -> None:
     async def passthrough(request: web.Request, handler: Any) -> web.StreamResponse:
         return await handler(request)  # type: ignore[no-any-return]
 
+    _require(app, name)
     setattr(app, name, passthrough)
 
 
@@ -58,6 +73,7 @@ def _no_access_checks() -> None:
     async def screen(self: LiveAccess, match_ids: list[str], *, follow: bool = True) -> Any:
         return list(match_ids), []
 
+    _require(LiveAccess, "screen")
     LiveAccess.screen = screen  # type: ignore[method-assign]
 
 
@@ -83,6 +99,7 @@ def _redis_pool_unbounded() -> None:
     handshake reads Redis, so the 101st at once fails. Here the cap is 100,000."""
     from scoreboard.store import redis as redis_store
 
+    _require(redis_store, "Redis")
     original = redis_store.Redis.from_url
 
     def from_url(url: str, **kwargs: Any) -> Any:
