@@ -59,6 +59,8 @@ POST_RETRY_PAUSE_S = 0.3
 POST_RETRY_BASE_S = 0.5
 POST_RETRY_CAP_S = 4.0
 POST_TIMEOUT_S = 5.0
+# A platform's grace between SIGTERM and SIGKILL (Heroku: 30 s).
+KILL_AFTER_S = 30.0
 INITIAL_CONCURRENCY = 100  # handshakes in flight while the crowd first gathers
 
 
@@ -122,20 +124,32 @@ async def accepting(port: int) -> bool:
     return True
 
 
+async def reap(storm: Storm, old: subprocess.Popen[bytes], times: dict[str, float]) -> None:
+    """Wait for the old process to exit; SIGKILL it KILL_AFTER_S after its SIGTERM, as a platform does."""
+    if not await until(lambda: old.poll() is not None, KILL_AFTER_S, step=0.005):
+        storm.errors.append(f"the old process was still running {KILL_AFTER_S:.0f} s after SIGTERM: SIGKILLed")
+        old.kill()
+        await until(lambda: old.poll() is not None, 10)
+    times["old_exited"] = perf()
+
+
 async def hand_over(
     storm: Storm, spec: ServerSpec, old: subprocess.Popen[bytes], log: Path,
-) -> tuple[subprocess.Popen[bytes], dict[str, float]]:
-    """SIGTERM the old process and start the new one as the store allows (module docstring)."""
+) -> tuple[subprocess.Popen[bytes], dict[str, float], asyncio.Future[None]]:
+    """SIGTERM the old process and start the new one as the store allows (module docstring).
+
+    Returns the new process, the hand-over's times and the old process's reaper.
+    """
     times: dict[str, float] = {"sigterm": perf()}
     storm.storming = True
     old.terminate()
+    reaper = asyncio.ensure_future(reap(storm, old, times))
     if spec.kind == "redis":
         while await accepting(spec.port):
             await asyncio.sleep(0.002)
         times["old_closed"] = perf()
     else:
-        await until(lambda: old.poll() is not None, 60, step=0.005)
-        times["old_exited"] = perf()
+        await reaper
     new = spec.start(log)
     times["spawned"] = perf()
     while not await accepting(spec.port):
@@ -143,7 +157,7 @@ async def hand_over(
             raise RuntimeError(f"the new server exited {new.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
         await asyncio.sleep(0.002)
     times["listening"] = perf()
-    return new, times
+    return new, times, reaper
 
 
 def summarize(storm: Storm, fans: list[Fan], times: dict[str, float], done_at: float) -> dict[str, Any]:
@@ -238,7 +252,7 @@ async def run_storm(args: argparse.Namespace, spec: ServerSpec, workdir: Path) -
         keeper = asyncio.ensure_future(scorekeeper(storm, http, path, stop_creating))
         await asyncio.sleep(args.before)
         drops0 = listen_drops()
-        new, times = await hand_over(storm, spec, old, log)
+        new, times, reaper = await hand_over(storm, spec, old, log)
         cpu0, own0 = cpu_s(new.pid), own_cpu_s()
 
         def all_caught_up() -> bool:
@@ -255,6 +269,7 @@ async def run_storm(args: argparse.Namespace, spec: ServerSpec, workdir: Path) -
         await asyncio.wait_for(keeper, 60)
         await until(lambda: all(fan.received >= storm.acked_count for fan in fans), 15)
         await asyncio.sleep(0.3)  # a late duplicate would arrive now
+        await reaper
         result = summarize(storm, fans, times, done_at)
         window = max(done_at - times["listening"], 1e-9)
         result.update(
@@ -264,7 +279,7 @@ async def run_storm(args: argparse.Namespace, spec: ServerSpec, workdir: Path) -
             server_cpu_share=round((cpu1 - cpu0) / window, 3),
             loadgen_cpu_share=round((own1 - own0) / window, 3),
             listen_overflows=drops1.get("ListenOverflows", 0) - drops0.get("ListenOverflows", 0),
-            old_exit_code=old.wait(60),
+            old_exit_code=old.returncode,
         )
         http.close()
         return result
