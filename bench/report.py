@@ -120,7 +120,7 @@ def storm_table(storms: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         "| store, hand-over | fans | SIGTERM → new listening s | listening → all resumed s | "
         "listening → all caught up s | event latency p50 / p99 / max ms | drops / dup / order | "
-        "reconnects (refused) | snapshots on resume | server CPU µs/resume | loadgen CPU | listen drops |",
+        "reconnects (refused) | snapshots on resume | server CPU µs/resume | loadgen CPU | listen overflows |",
         "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for name, s in storms.items():
