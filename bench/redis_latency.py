@@ -104,17 +104,21 @@ async def measure(a: str, b: str, events: int, warmup: int) -> dict[str, list[fl
         async with on_a.post("/api/matches", json={"id": match_id, "home": "A", "away": "B"},
                              headers=headers) as response:
             assert response.status == 201, await response.text()
+        # Goals need a period in play: the kick-off is seq 1, the measured goals 2, 3, ...
+        async with on_a.post(f"/api/matches/{match_id}/events", json={"type": "period_start"},
+                             headers=headers) as response:
+            assert response.status == 201, await response.text()
         fan_a = await on_a.ws_connect(f"/ws?matches={match_id}")
         fan_b = await on_b.ws_connect(f"/ws?matches={match_id}")
         for fan in (fan_a, fan_b):
             for _ in range(2):  # snapshot, subscribed
                 await fan.receive(timeout=10)
         for n in range(1, warmup + events + 1):
-            receipt_b = asyncio.ensure_future(next_event(fan_b, n))
-            receipt_a = asyncio.ensure_future(next_event(fan_a, n))
+            receipt_b = asyncio.ensure_future(next_event(fan_b, n + 1))
+            receipt_a = asyncio.ensure_future(next_event(fan_a, n + 1))
             started = time.perf_counter()
             async with on_a.post(f"/api/matches/{match_id}/events",
-                                 json={"type": "points", "team": "home", "value": 1},
+                                 json={"type": "goal", "team": "home"},
                                  headers=headers) as response:
                 assert response.status == 201, await response.text()
                 answered = time.perf_counter()

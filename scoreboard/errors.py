@@ -28,6 +28,11 @@ class MatchNotFound(ScoreboardError):
     status = 404
 
 
+class CompetitionNotFound(ScoreboardError):
+    code = "not_found"
+    status = 404
+
+
 class MatchExists(ScoreboardError):
     code = "match_exists"
     status = 409
@@ -37,6 +42,14 @@ class MatchClosed(ScoreboardError):
     """The match is finished or abandoned: only corrections and announcements remain."""
 
     code = "match_closed"
+    status = 409
+
+
+class NotInPlay(ScoreboardError):
+    """The event needs play that is not happening: a goal before kick-off, a kick outside a
+    shootout, a clock start between periods. The message says which event to send first."""
+
+    code = "not_in_play"
     status = 409
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .domain import Event, MatchState, apply, fold
+from .domain import Event, Match, MatchState, apply, fold, live_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,31 +30,36 @@ def dumps(message: Any) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_message(match_id: str, event: Event, state: MatchState) -> dict[str, Any]:
+def event_message(match: Match, event: Event, state: MatchState) -> dict[str, Any]:
+    """One event and the match right after it: score, status and its label, period, clock,
+    and when they have a value added time, the shootout, and winner / decided_by / result
+    (`live_fields`, sparse), so a page shows the ticking minute from any frame, also right
+    after a reconnect."""
     return {
-        "type": "event", "match_id": match_id, "seq": event.seq, "event": event.to_dict(),
-        "score": state.score, "status": state.status, "period": state.period,
+        "type": "event", "match_id": match.id, "seq": event.seq, "event": event.to_dict(),
+        **live_fields(match, state, sparse=True),
     }
 
 
-def event_frame(match_id: str, event: Event, state: MatchState) -> Frame:
-    return Frame(match_id, event.seq, dumps(event_message(match_id, event, state)))
+def event_frame(match: Match, event: Event, state: MatchState) -> Frame:
+    return Frame(match.id, event.seq, dumps(event_message(match, event, state)))
 
 
 def snapshot_message(view: dict[str, Any], events: Sequence[Event]) -> dict[str, Any]:
     return {"type": "snapshot", "match": view, "events": [event.to_dict() for event in events]}
 
 
-def frames_from_log(match_id: str, log: Sequence[Event]) -> list[Frame]:
+def frames_from_log(match: Match, log: Sequence[Event]) -> list[Frame]:
     """One frame per event with the state right after it, as fans saw them live."""
     frames = []
+    profile = match.profile
     state = MatchState()
     for index, event in enumerate(log):
         if event.type == "retract":
-            state = fold(log[: index + 1])  # rare: undoing may touch status, so refold
+            state = fold(log[: index + 1], profile)  # rare: undoing may touch status, so refold
         else:
-            state = replace(apply(state, event), seq=event.seq)
-        frames.append(event_frame(match_id, event, state))
+            state = replace(apply(state, event, profile), seq=event.seq)
+        frames.append(event_frame(match, event, state))
     return frames
 
 

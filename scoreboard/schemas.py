@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .domain import MATCH_ID_PATTERN, EventDraft
+from .domain import MATCH_ID_PATTERN, SPORTS, EventDraft, name_slug, to_utc
 
 CLIENT_ID = fields.String(validate=[
     validate.Length(1, 128),
@@ -17,7 +17,30 @@ CLIENT_ID = fields.String(validate=[
 ])
 TEAM = fields.String(required=True, validate=validate.OneOf(("home", "away")))
 PLAYER = fields.String(validate=validate.Length(1, 120), allow_none=True)
-MINUTE = fields.Integer(validate=validate.Range(0, 300), allow_none=True, strict=True)
+MINUTE = fields.Integer(validate=validate.Range(0, 300), allow_none=True, strict=True, metadata={
+    "description": "the minute fans read (23 for 22:14 on the clock); left out or null: the "
+                   "server takes it from the running clock",
+})
+PERIOD = fields.Integer(validate=validate.Range(1, 20), strict=True, metadata={
+    "description": "the period it happened in; left out: the current one (give it for a late entry)",
+})
+# Longest match clock we accept (seconds): far beyond any real match, short of nonsense.
+MAX_ELAPSED = 6 * 3600
+
+
+class StrictNumber(fields.Float):
+    """A JSON number (not a string, not a boolean), as `Integer(strict=True)` is for integers."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _has_a_letter_or_digit(text: str) -> bool:
+    if not name_slug(text):
+        raise ValidationError("must contain a letter or a digit")
+    return True
 
 
 class MatchCreateSchema(Schema):
@@ -26,8 +49,22 @@ class MatchCreateSchema(Schema):
     ))
     home = fields.String(required=True, validate=validate.Length(1, 80))
     away = fields.String(required=True, validate=validate.Length(1, 80))
-    starts_at = fields.AwareDateTime(allow_none=True, format="iso")
+    starts_at = fields.AwareDateTime(allow_none=True, format="iso", metadata={
+        "description": "kickoff instant with its offset; stored and served in UTC (…Z)",
+    })
     private = fields.Boolean(load_default=False)
+    sport = fields.String(load_default="football", validate=validate.OneOf(SPORTS))
+    period_minutes = fields.Integer(strict=True, validate=validate.Range(1, 60), allow_none=True, metadata={
+        "description": "length of a regular period (football 45, FIBA 10, NBA 12); default: the sport's",
+    })
+    extra_minutes = fields.Integer(strict=True, validate=validate.Range(1, 30), allow_none=True, metadata={
+        "description": "length of an extra-time / overtime period (football 15, basketball 5)",
+    })
+    competition = fields.String(validate=[validate.Length(1, 100), _has_a_letter_or_digit], allow_none=True)
+    stage = fields.String(validate=validate.Length(1, 80), allow_none=True, metadata={
+        "description": "e.g. \"Group C\" (a table) or \"Final\"; see README, Standings",
+    })
+    venue = fields.String(validate=validate.Length(1, 120), allow_none=True)
 
 
 class _EventBase(Schema):
@@ -48,22 +85,59 @@ class GoalSchema(_EventBase):
     team = TEAM
     player = PLAYER
     minute = MINUTE
+    period = PERIOD
     own_goal = fields.Boolean(load_default=False)
     penalty = fields.Boolean(load_default=False)
+    assist = PLAYER
 
 
 class PointsSchema(_EventBase):
     team = TEAM
-    value = fields.Integer(required=True, validate=validate.Range(1, 100), strict=True)
+    value = fields.Integer(required=True, validate=validate.Range(1, 100), strict=True, metadata={
+        "description": "basketball: 1, 2 or 3",
+    })
     player = PLAYER
     minute = MINUTE
+    period = PERIOD
 
 
 class CardSchema(_EventBase):
     team = TEAM
     player = PLAYER
     minute = MINUTE
+    period = PERIOD
     color = fields.String(required=True, validate=validate.OneOf(("yellow", "red", "second_yellow")))
+
+
+class SubstitutionSchema(_EventBase):
+    team = TEAM
+    player_in = fields.String(required=True, validate=validate.Length(1, 120))
+    player_out = fields.String(required=True, validate=validate.Length(1, 120))
+    minute = MINUTE
+    period = PERIOD
+
+
+class ShootoutKickSchema(_EventBase):
+    team = TEAM
+    player = PLAYER
+    scored = fields.Boolean(required=True)
+
+
+class ClockSchema(_EventBase):
+    action = fields.String(required=True, validate=validate.OneOf(("stop", "start", "set")))
+    elapsed = StrictNumber(validate=validate.Range(0, MAX_ELAPSED), metadata={
+        "description": "with `set`: seconds into the match (3600 = 60:00; basketball counts "
+                       "game time too: Q3 with 4:12 left is 1800 - 252 = 1548 with 10' quarters)",
+    })
+
+    @validates_schema
+    def _elapsed_with_set(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("action") == "set") != ("elapsed" in data):
+            raise ValidationError("give elapsed with action set, and only then", "elapsed")
+
+
+class AddedTimeSchema(_EventBase):
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(0, 30))
 
 
 class NotificationSchema(_EventBase):
@@ -95,6 +169,10 @@ EVENT_SCHEMAS: dict[str, type[_EventBase]] = {
     "goal": GoalSchema,
     "points": PointsSchema,
     "card": CardSchema,
+    "substitution": SubstitutionSchema,
+    "shootout_kick": ShootoutKickSchema,
+    "clock": ClockSchema,
+    "added_time": AddedTimeSchema,
     "notification": NotificationSchema,
     "status": StatusSchema,
     "retract": RetractSchema,
@@ -148,5 +226,5 @@ def load_match(raw: Any) -> dict[str, Any]:
         raise ValidationError({"_schema": ["a match must be a JSON object"]})
     data = MatchCreateSchema().load(raw)
     if data.get("starts_at") is not None:
-        data["starts_at"] = data["starts_at"].isoformat()
+        data["starts_at"] = to_utc(data["starts_at"])
     return data

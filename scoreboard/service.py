@@ -5,11 +5,14 @@ It knows nothing of HTTP: handlers pass validated drafts in and get plain dicts 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .domain import EventDraft, Match, MatchState, match_view, slugify
-from .errors import MatchNotFound
+from .domain import (
+    EventDraft, Match, MatchState, competitions, filter_games, match_view, name_slug, slugify, standings,
+)
+from .errors import CompetitionNotFound, MatchNotFound
 from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, snapshot_message
 from .hub import Hub
 from .store.base import Committed, EventStore
@@ -58,7 +61,9 @@ class ScoreService:
         match_id = data.get("id") or slugify(f"{data['home']}-v-{data['away']}")
         match = Match(
             id=match_id, home=data["home"], away=data["away"], starts_at=data.get("starts_at"),
-            private=bool(data.get("private", False)),
+            private=bool(data.get("private", False)), sport=data.get("sport") or "football",
+            period_minutes=data.get("period_minutes"), extra_minutes=data.get("extra_minutes"),
+            competition=data.get("competition"), stage=data.get("stage"), venue=data.get("venue"),
         )
         await self.store.create_match(match)
         return await self.get_match(match.id)
@@ -72,8 +77,25 @@ class ScoreService:
 
     # -- readers -----------------------------------------------------------------------------
 
-    async def list_matches(self, status: str | None = None) -> list[dict[str, Any]]:
-        return [match_view(match, state) for match, state in await self.store.list_matches(status)]
+    async def list_matches(
+        self, status: str | None = None, competition: str | None = None, day: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Match views, newest first; `competition` is a slug, `day` a UTC date (YYYY-MM-DD)."""
+        games = filter_games(await self.store.list_matches(status), competition, day)
+        return [match_view(match, state) for match, state in games]
+
+    async def competitions(self, allowed: Callable[[Match], bool]) -> list[dict[str, Any]]:
+        """Every competition with a match `allowed` (the viewer may see it)."""
+        games = [game for game in await self.store.list_matches() if allowed(game[0])]
+        return competitions(games)
+
+    async def standings(self, slug: str, allowed: Callable[[Match], bool]) -> dict[str, Any]:
+        """The competition's live tables (domain.standings); raises MatchNotFound for an unknown slug."""
+        games = [game for game in filter_games(await self.store.list_matches(), slug) if allowed(game[0])]
+        if not games:
+            raise CompetitionNotFound(f"no competition {slug!r}")
+        name = games[0][0].competition or slug
+        return {"competition": {"slug": name_slug(name), "name": name}, "tables": standings(games)}
 
     async def get_match(self, match_id: str) -> dict[str, Any]:
         match, state = await self.store.get(match_id)
@@ -94,7 +116,7 @@ class ScoreService:
         frames = self.history.since(match_id, since)
         if frames is None:
             log_events = await self.store.events_since(match_id, 0, state.seq)
-            rebuilt = frames_from_log(match_id, log_events)
+            rebuilt = frames_from_log(match, log_events)
             self.history.backfill(match_id, rebuilt)
             frames = [frame for frame in rebuilt if frame.seq > since]
         return CatchUp(None, frames, frames[-1].seq if frames else since)
@@ -124,6 +146,6 @@ class ScoreService:
         if committed.match.private:
             self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
-            frame: Frame = event_frame(match_id, event, state)
+            frame: Frame = event_frame(committed.match, event, state)
             self.history.add(frame)
             self.hub.publish(frame)

@@ -3,30 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from scoreboard.domain import Event, EventDraft, Known, MatchState, NeedsFullLog, accept, fold
-from scoreboard.errors import IdConflict, InvalidEvent, MatchClosed, SeqConflict
+from domain_support import draft, run
+from scoreboard.domain import BASKETBALL, FOOTBALL, Event, MatchState, SportProfile, fold
+from scoreboard.errors import IdConflict, InvalidEvent, MatchClosed, NotInPlay, SeqConflict
 
 
-def draft(kind: str, client_id: str | None = None, expected_seq: int | None = None, **fields):
-    return EventDraft(kind, fields, client_id, expected_seq)
-
-
-def run(drafts, state=MatchState(), log=None):
-    """Accept a batch against a log, the way a store does (known events looked up in `log`)."""
-    log = list(log or [])
-    known = Known(by_seq={e.seq: e for e in log}, by_id={e.id: e for e in log})
-    try:
-        return accept(state, drafts, known)
-    except NeedsFullLog:
-        return accept(state, drafts, known, log=log)
-
-
-def play(*drafts):
+def play(*drafts, profile: SportProfile = FOOTBALL):
     """Accept drafts one at a time and return (log, state)."""
     log: list[Event] = []
     state = MatchState()
     for d in drafts:
-        acceptance = run([d], state, log)
+        acceptance = run([d], state, log, profile)
         log.extend(acceptance.new_events)
         state = acceptance.state
     return log, state
@@ -39,13 +26,13 @@ def test_goals_raise_the_scoring_side_and_number_events_without_gaps():
     assert [e.seq for e in log] == [1, 2, 3, 4]
     assert state.score == {"home": 2, "away": 1}
     assert state.status == "live" and state.period == 1
-    assert fold(log) == state
+    assert fold(log, FOOTBALL) == state
 
 
 def test_points_add_their_value():
     """Sports scored in points add `value`."""
     _, state = play(draft("period_start"), draft("points", team="away", value=3),
-                    draft("points", team="away", value=2))
+                    draft("points", team="away", value=2), profile=BASKETBALL)
     assert state.score == {"home": 0, "away": 5}
 
 
@@ -56,7 +43,7 @@ def test_retracting_a_goal_recomputes_the_score():
     assert state.score == {"home": 0, "away": 1}
     assert state.retracted == {2}
     assert log[-1].fields["target"] == 2
-    assert fold(log) == state
+    assert fold(log, FOOTBALL) == state
 
 
 def test_retracting_a_period_end_reopens_the_match():
@@ -118,7 +105,62 @@ def test_period_rules():
         run([draft("period_end")], MatchState())
 
 
+@pytest.mark.parametrize("kind, fields", [
+    ("goal", {"team": "home"}), ("card", {"team": "away", "color": "yellow"}),
+    ("substitution", {"team": "home", "player_in": "A", "player_out": "B"}),
+    ("shootout_kick", {"team": "home", "scored": True}), ("clock", {"action": "start"}),
+    ("added_time", {"minutes": 3}),
+])
+def test_play_before_kickoff_is_refused_with_what_to_send_first(kind, fields):
+    """A goal (card, substitution, kick, clock, board) on a scheduled match is NotInPlay (409),
+    and the message names the event to send first."""
+    with pytest.raises(NotInPlay) as refused:
+        run([draft(kind, **fields)])
+    assert refused.value.status == 409
+    assert "period_start" in refused.value.message
+
+
+def test_a_goal_in_the_break_is_a_late_entry_of_the_period_just_ended():
+    """Between periods a goal is accepted (the whistle came before the scorekeeper's press) and
+    belongs to the period that ended; the clock stands where the period ended."""
+    log, state = play(draft("period_start"), draft("period_end"), draft("goal", team="away"))
+    assert state.status == "half_time" and state.score == {"home": 0, "away": 1}
+    assert log[-1].fields["period"] == 1
+
+
+def test_sport_specific_events_are_refused_elsewhere():
+    """Football scores with goals, basketball with points of 1, 2 or 3: anything else is 422."""
+    _, football = play(draft("period_start"))
+    with pytest.raises(InvalidEvent, match="football scores with goal"):
+        run([draft("points", team="home", value=2)], football)
+    _, basketball = play(draft("period_start"), profile=BASKETBALL)
+    with pytest.raises(InvalidEvent, match="basketball scores with points"):
+        run([draft("goal", team="home")], basketball, profile=BASKETBALL)
+    for kind, fields in (("card", {"team": "home", "color": "red"}), ("added_time", {"minutes": 2}),
+                         ("shootout_kick", {"team": "home", "scored": True})):
+        with pytest.raises(InvalidEvent, match="basketball has no"):
+            run([draft(kind, **fields)], basketball, profile=BASKETBALL)
+    with pytest.raises(InvalidEvent) as refused:
+        run([draft("points", team="home", value=4)], basketball, profile=BASKETBALL)
+    assert refused.value.fields == {"value": ["must be one of 1, 2, 3"]}
+
+
 def test_state_after_each_event_is_reported():
     """`after` lists the state right after each new event (what fans are sent)."""
     acceptance = run([draft("period_start"), draft("goal", team="home"), draft("goal", team="home")])
     assert [s.home for s in acceptance.after] == [0, 1, 2]
+
+
+def test_a_retry_of_a_stamped_goal_is_a_repeat_and_a_changed_minute_a_conflict():
+    """The server fills period, minute and label; a retry that leaves them out (or null) again
+    is the same event, one that names another minute is not; other types compare whole."""
+    log, state = play(draft("period_start"), draft("goal", client_id="g", team="home", minute=None))
+    assert log[-1].fields["minute"] == 1 and log[-1].fields["minute_label"] == "1'"
+    for retry in (draft("goal", client_id="g", team="home"), draft("goal", client_id="g", team="home", minute=None),
+                  draft("goal", client_id="g", team="home", minute=1, period=1)):
+        assert not run([retry], state, log).created
+    with pytest.raises(IdConflict):
+        run([draft("goal", client_id="g", team="home", minute=2)], state, log)
+    log, state = play(draft("period_start", client_id="p", period=2))
+    with pytest.raises(IdConflict):
+        run([draft("period_start", client_id="p")], state, log)

@@ -68,7 +68,7 @@ async def test_resume_is_gap_free_while_events_keep_coming(client):
 
     async def keep_posting():
         for _ in range(30):
-            await post_events(client, "arg-fra", {"type": "points", "team": "home", "value": 1})
+            await post_events(client, "arg-fra", {"type": "goal", "team": "home"})
 
     poster = asyncio.create_task(keep_posting())
     await asyncio.sleep(0.01)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain import Event, Match, MatchState
+from ..domain import Event, Match, MatchState, decided_by, live_fields
 from .webpush import MAX_PLAINTEXT, b64url
 
 ALERT_KINDS = ("goal", "kickoff", "half_time", "full_time", "red_card", "disallowed", "notification")
@@ -84,6 +84,10 @@ def score_line(match: Match, state: MatchState) -> str:
 
 
 def _minute(fields: Any) -> str:
+    """The minute as every page shows it (`minute_label`: 45+2'), else as posted."""
+    label = fields.get("minute_label")
+    if label:
+        return str(label)
     minute = fields.get("minute")
     return f"{minute}'" if minute is not None else ""
 
@@ -99,17 +103,23 @@ def _texts(kind: str, match: Match, event: Event, state: MatchState, target: Eve
         note = " (pen.)" if fields.get("penalty") else " (o.g.)" if fields.get("own_goal") else ""
         who = fields.get("player") or _side(match, fields.get("team"))
         return f"GOAL! {line}", " ".join(p for p in (who, _minute(fields)) if p) + note
+    profile = match.profile
     if kind == "kickoff":
         period = state.period or 1
         if period == 1:
             return f"Kick-off: {match.home} v {match.away}", line
-        if period == 2:
+        if period == 2 and profile.sport == "football":
             return f"Second half: {line}", "The second half is under way"
-        return f"Period {period}: {line}", f"Period {period} is under way"
+        # The sport's own words, as on every page: "Extra time", "Penalties", "Q3", "OT".
+        label = profile.live_label(period)
+        return f"{label}: {line}", f"{profile.period_name(period)} is under way"
     if kind == "half_time":
-        return f"Half time: {line}", f"End of period {state.period}" if state.period > 1 else ""
+        return f"{profile.break_label(state.period)}: {line}", ""
     if kind == "full_time":
-        return f"Full time: {line}", ""
+        settled = decided_by(profile, state)
+        title = "Full time" if profile.sport == "football" else profile.finished_label(settled)
+        result = live_fields(match, state).get("result") if settled not in (None, "normal_time") else None
+        return f"{title}: {line}", result or ""
     if kind == "red_card":
         who = fields.get("player") or "A player"
         side = _side(match, fields.get("team"))

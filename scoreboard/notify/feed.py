@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from ..domain import Event, Match, MatchState, apply, fold
+from ..domain import Event, Match, MatchState, SportProfile, apply, fold
 from ..store.base import Committed, EventStore
 from .store.sqlite import SqliteNotifyStore
 
@@ -58,12 +58,15 @@ class Feed(Protocol):
         """Save what was acknowledged."""
 
 
-def states_after(log: Sequence[Event]) -> list[MatchState]:
+def states_after(log: Sequence[Event], profile: SportProfile) -> list[MatchState]:
     """The state after each event of a whole log, as fans saw it live."""
     states = []
     state = MatchState()
     for index, event in enumerate(log):
-        state = fold(log[: index + 1]) if event.type == "retract" else replace(apply(state, event), seq=event.seq)
+        if event.type == "retract":
+            state = fold(log[: index + 1], profile)
+        else:
+            state = replace(apply(state, event, profile), seq=event.seq)
         states.append(state)
     return states
 
@@ -130,7 +133,7 @@ class SqliteFeed:
             if state.seq <= done:
                 continue
             log_events = await self._events.events_since(match.id, 0, state.seq)
-            for event, after in zip(log_events, states_after(log_events)):
+            for event, after in zip(log_events, states_after(log_events, match.profile)):
                 if event.seq > done:
                     self._put(match, event, after)
                     behind += 1

@@ -200,18 +200,25 @@ class RedisStore:
             raw_match, raw_state = await pipe.hmget(match_key, "match", "state")
             if raw_match is None:
                 raise MatchNotFound(f"no match {match_id!r}")
-            state = _state_from_json(raw_state)
+            match = Match.from_dict(json.loads(raw_match))
+            profile = match.profile
+            stored = json.loads(raw_state) if raw_state else None
+            state = MatchState() if stored is None else _state_from_dict(stored)
             # The log and ids are append-only and every append rewrites the watched key, so
             # reading them now (on any connection) is consistent with `state` or EXEC fails.
+            if stored is not None and not stored.get("v"):
+                # Stored by an older version (no clock, no shootout): fold the log again.
+                state = fold(await self._log(match_id, state.seq), profile)
             known = await self._known(match_id, drafts, state.seq)
             try:
-                acceptance = accept(state, drafts, known)
+                acceptance = accept(state, drafts, known, profile=profile)
             except NeedsFullLog:
-                acceptance = accept(state, drafts, known, log=await self._log(match_id, state.seq))
+                log_events = await self._log(match_id, state.seq)
+                acceptance = accept(state, drafts, known, log=log_events, profile=profile)
             if not acceptance.created:
                 await pipe.unwatch()
-                return await self._repeat(match_id, acceptance)
-            self._queue_commit(pipe, Match.from_dict(json.loads(raw_match)), acceptance)
+                return await self._repeat(match, acceptance)
+            self._queue_commit(pipe, match, acceptance)
             await pipe.execute()
         return acceptance
 
@@ -257,10 +264,10 @@ class RedisStore:
         raw_events = await self._db().lrange(self._key("log", match_id), 0, seq - 1)
         return [_event_from_json(raw) for raw in raw_events]
 
-    async def _repeat(self, match_id: str, acceptance: Acceptance) -> Acceptance:
+    async def _repeat(self, match: Match, acceptance: Acceptance) -> Acceptance:
         """A pure retry: the original events, with the score as of the last of them."""
         last = max(event.seq for event, _ in acceptance.results)
-        return replace(acceptance, state=fold(await self._log(match_id, last)))
+        return replace(acceptance, state=fold(await self._log(match.id, last), match.profile))
 
     # -- the stream --------------------------------------------------------------------------
 
@@ -337,17 +344,11 @@ class _MatchLock:
 
 
 def _state_to_dict(state: MatchState) -> dict[str, Any]:
-    return {
-        "status": state.status, "period": state.period, "home": state.home, "away": state.away,
-        "seq": state.seq, "retracted": sorted(state.retracted),
-    }
+    return state.to_record()
 
 
 def _state_from_dict(data: dict[str, Any]) -> MatchState:
-    return MatchState(
-        status=data["status"], period=data["period"], home=data["home"], away=data["away"],
-        seq=data["seq"], retracted=frozenset(data["retracted"]),
-    )
+    return MatchState.from_record(data)
 
 
 def _state_to_json(state: MatchState) -> str:

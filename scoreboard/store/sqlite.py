@@ -14,6 +14,7 @@ Why this shape:
   one core each hand-off is a context switch.
 - The process that opens the file owns it: several processes on one file would each have their
   own in-memory copy, which is why WEB_CONCURRENCY > 1 is refused on this store.
+- A file written by an older version is upgraded in place when opened (`sqlite_file.migrate`).
 """
 from __future__ import annotations
 
@@ -33,23 +34,13 @@ from ..domain import (
 )
 from ..errors import MatchExists, MatchNotFound, StoreUnavailable
 from .base import Committed, CommitListener
+from .sqlite_file import (
+    INSERT_EVENTS, MATCH_COLUMNS, SCHEMA, UPDATE_STATE, EventRow, StateRow, migrate, row_to_match,
+    state_row,
+)
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS matches (
-    id TEXT PRIMARY KEY, home TEXT NOT NULL, away TEXT NOT NULL, starts_at TEXT,
-    created_at TEXT NOT NULL, private INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL, period INTEGER NOT NULL, home_score INTEGER NOT NULL,
-    away_score INTEGER NOT NULL, seq INTEGER NOT NULL, retracted TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    match_id TEXT NOT NULL REFERENCES matches(id), seq INTEGER NOT NULL, id TEXT NOT NULL,
-    type TEXT NOT NULL, at TEXT NOT NULL, fields TEXT NOT NULL,
-    PRIMARY KEY (match_id, seq)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_client_id ON events (match_id, id);
-"""
 # Jobs taken into one transaction at most: bounds the latency one commit can add.
 GROUP_COMMIT_LIMIT = 512
 
@@ -65,14 +56,6 @@ class _MatchRecord:
     committed: MatchState  # after every durable event: what readers see
     generation: int
     waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
-
-
-EventRow = tuple[str, int, str, str, str, str]  # match_id, seq, id, type, at, fields JSON
-StateRow = tuple[str, int, int, int, int, str, str]  # status, period, home, away, seq, retracted, id
-INSERT_EVENTS = "INSERT INTO events VALUES (?,?,?,?,?,?)"
-UPDATE_STATE = (
-    "UPDATE matches SET status=?, period=?, home_score=?, away_score=?, seq=?, retracted=? WHERE id=?"
-)
 
 
 @dataclass
@@ -152,13 +135,13 @@ class SqliteStore:
 
     async def list_matches(self, status: str | None = None) -> list[tuple[Match, MatchState]]:
         def query(conn: sqlite3.Connection) -> list[tuple[Match, MatchState]]:
-            sql = "SELECT * FROM matches"
+            sql = f"SELECT {MATCH_COLUMNS} FROM matches"
             args: tuple[Any, ...] = ()
             if status:
                 sql += " WHERE status = ?"
                 args = (status,)
             rows = conn.execute(sql + " ORDER BY created_at DESC, id", args).fetchall()
-            return [_row_to_match(row) for row in rows]
+            return [row_to_match(row) for row in rows]
 
         return await self._read(query)
 
@@ -187,9 +170,10 @@ class SqliteStore:
 
         def statements(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO matches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO matches ({MATCH_COLUMNS}) VALUES ({', '.join('?' * 21)})",
                 (match.id, match.home, match.away, match.starts_at, match.created_at,
-                 int(match.private), state.status, state.period, 0, 0, 0, "[]"),
+                 int(match.private), match.sport, match.period_minutes, match.extra_minutes,
+                 match.competition, match.stage, match.venue, *state_row(match.id, state)[:-1]),
             )
 
         try:
@@ -205,16 +189,17 @@ class SqliteStore:
             by_seq={seq: record.log[seq - 1] for seq in seqs if 0 < seq <= len(record.log)},
             by_id={cid: record.by_id[cid] for cid in ids if cid in record.by_id},
         )
+        profile = record.match.profile
         try:
-            acceptance = accept(record.pending, drafts, known)
+            acceptance = accept(record.pending, drafts, known, profile=profile)
         except NeedsFullLog:
-            acceptance = accept(record.pending, drafts, known, log=record.log)
+            acceptance = accept(record.pending, drafts, known, log=record.log, profile=profile)
         new_events = acceptance.new_events
         if not new_events:
             # A pure retry: answer only once the original is durable, with the score it had then.
             last = max(e.seq for e, _ in acceptance.results)
             await self._wait_committed(record, last)
-            return replace(acceptance, state=fold(record.log[:last]))
+            return replace(acceptance, state=fold(record.log[:last], profile))
         record.log.extend(new_events)
         record.by_id.update((event.id, event) for event in new_events)
         record.pending = acceptance.state
@@ -230,7 +215,7 @@ class SqliteStore:
                 done.set_exception(StoreUnavailable("the event could not be stored; retry"))
 
         self._jobs.put(_WriteJob(
-            None, finished, match_id, record.generation, rows, _state_row(match_id, acceptance.state),
+            None, finished, match_id, record.generation, rows, state_row(match_id, acceptance.state),
         ))
         await done
         return acceptance
@@ -272,7 +257,7 @@ class SqliteStore:
 
     async def _load(self, match_id: str) -> _MatchRecord:
         def query(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
-            row = conn.execute("SELECT * FROM matches WHERE id = ?", (match_id,)).fetchone()
+            row = conn.execute(f"SELECT {MATCH_COLUMNS} FROM matches WHERE id = ?", (match_id,)).fetchone()
             events = conn.execute(
                 "SELECT seq, id, type, at, fields FROM events WHERE match_id = ? ORDER BY seq",
                 (match_id,),
@@ -283,10 +268,11 @@ class SqliteStore:
         if row is None:
             raise MatchNotFound(f"no match {match_id!r}")
         events = [Event(seq=r[0], id=r[1], type=r[2], at=r[3], fields=json.loads(r[4])) for r in rows]
-        state = fold(events)
+        match = row_to_match(row)[0]
+        state = fold(events, match.profile)
         self._generation += 1
         record = _MatchRecord(
-            match=_row_to_match(row)[0], log=events, by_id={e.id: e for e in events},
+            match=match, log=events, by_id={e.id: e for e in events},
             pending=state, committed=state, generation=self._generation,
         )
         self._records[match_id] = record
@@ -339,6 +325,7 @@ class SqliteStore:
             # FULL: in WAL mode, NORMAL may lose the last commits on power loss; a 2xx is a promise.
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(SCHEMA)
+            migrate(conn, self._path)
         except sqlite3.Error as exc:
             loop.call_soon_threadsafe(_settle, started, StoreUnavailable(f"cannot open {self._path}: {exc}"), None)
             return
@@ -457,18 +444,3 @@ def _run_read(conn: sqlite3.Connection, job: _ReadJob, loop: asyncio.AbstractEve
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
-
-
-def _state_row(match_id: str, state: MatchState) -> StateRow:
-    retracted = json.dumps(sorted(state.retracted)) if state.retracted else "[]"
-    return (state.status, state.period, state.home, state.away, state.seq, retracted, match_id)
-
-
-def _row_to_match(row: Any) -> tuple[Match, MatchState]:
-    (match_id, home, away, starts_at, created_at, private,
-     status, period, home_score, away_score, seq, retracted) = row
-    match = Match(id=match_id, home=home, away=away, starts_at=starts_at,
-                  created_at=created_at, private=bool(private))
-    state = MatchState(status=status, period=period, home=home_score, away=away_score, seq=seq,
-                       retracted=frozenset(json.loads(retracted)))
-    return match, state

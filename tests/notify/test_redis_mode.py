@@ -49,7 +49,7 @@ async def test_two_instances_push_each_subscription_exactly_once(pair: tuple[Ins
             keys.add(body["public_key"])
         assert len(keys) == 1
         push.server_key = keys.pop()
-        await first.create_match("derby")
+        await first.create_match("derby", kickoff=False)  # kicked off below, once subscribed
         names = [f"fan-{n}" for n in range(6)]
         for n, name in enumerate(names):
             instance = pair[n % 2]
@@ -82,7 +82,7 @@ async def test_a_new_leader_takes_over_when_the_first_stops(redis: RedisServer) 
     second = await Instance(settings).start()
     push = await PushService().start()
     try:
-        await first.create_match("final")
+        await first.create_match("final", kickoff=False)  # kicked off below, once subscribed
         status, body, _ = await second.request("POST", "/api/push/subscriptions", {
             "subscription": push.browser("fan").subscription(), "matches": ["final"]})
         assert status == 201, body

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from push_service import Browser, b64url
-from scoreboard.domain import Event, Match, MatchState
+from scoreboard.domain import Event, Match, MatchState, Shootout
 from scoreboard.notify.alerts import ALERT_KINDS, alert_kind, build_alert, topic_for
 from scoreboard.notify.guard import GuardedResolver, OutboundGuard, OutboundRefused
 from scoreboard.notify.signing import signature, verify
@@ -119,9 +119,18 @@ def event(seq: int, kind: str, **fields: object) -> Event:
      "red_card", "Red card: Otamendi (Argentina)", "55' · Argentina 0–0 France"),
     (event(5, "notification", title="Drinks break", text="Play resumes shortly", level="info"), MatchState(),
      "notification", "Drinks break", "Play resumes shortly"),
+    (event(6, "card", team="home", color="red", player="Otamendi", minute=92, period=2, minute_label="90+2'"),
+     MatchState(period=2), "red_card", "Red card: Otamendi (Argentina)", "90+2' · Argentina 0–0 France"),
+    (event(7, "period_start", period=3), MatchState(period=3, status="live"), "kickoff",
+     "Extra time: Argentina 0–0 France", "Extra time 1st half is under way"),
+    (event(8, "period_end"), MatchState(period=2, status="half_time"), "half_time",
+     "End of normal time: Argentina 0–0 France", ""),
+    (event(10, "period_end", final=True),
+     MatchState(period=5, home=3, away=3, status="finished", shootout=Shootout(4, 2, (), 4)),
+     "full_time", "Full time: Argentina 3–3 France", "Argentina win 4–2 on penalties"),
 ])
 def test_alert_texts(made: Event, state: MatchState, kind: str, title: str, body: str) -> None:
-    """What a fan reads for each kind of alert."""
+    """What a fan reads for each kind of alert, in the same words and minutes as the pages."""
     alert = build_alert(MATCH, made, state)
     assert alert is not None and alert.kind == kind
     message = json.loads(alert.payload)

@@ -7,6 +7,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from scoreboard.domain import EVENT_TYPES
 from scoreboard.web.api.openapi import EXAMPLES, build_spec
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
@@ -70,8 +71,10 @@ def test_document_is_openapi_3_with_bearer_security() -> None:
             assert operation["operationId"] and operation["responses"], (method, path)
             assert any(status.startswith("4") for status in operation["responses"]), (method, path)
     post_events_body = spec["paths"]["/api/matches/{match_id}/events"]["post"]["requestBody"]
-    one_of = spec["components"]["schemas"]["EventInput"]["oneOf"]
-    assert len(one_of) == 8 and "oneOf" in post_events_body["content"]["application/json"]["schema"]
+    event_input = spec["components"]["schemas"]["EventInput"]
+    assert set(event_input["discriminator"]["mapping"]) == set(EVENT_TYPES)
+    assert len(event_input["oneOf"]) == len(EVENT_TYPES) == 12
+    assert "oneOf" in post_events_body["content"]["application/json"]["schema"]
 
 
 def test_examples_fit_the_document() -> None:

@@ -81,11 +81,16 @@ class Instance:
         async with self.session.request(method, path, json=body, headers=headers) as response:
             return response.status, await response.json(), response.headers
 
-    async def create_match(self, match_id: str) -> dict[str, Any]:
+    async def create_match(self, match_id: str, kickoff: bool = True) -> dict[str, Any]:
+        """Create a match and (unless `kickoff` is false) start its first period: seq 1, so
+        the goals a test posts are seqs 2, 3, ..."""
         status, body, _ = await self.request(
             "POST", "/api/matches", {"id": match_id, "home": "Home", "away": "Away"},
         )
         assert status == 201, body
+        if kickoff:
+            status, started, _ = await self.post(match_id, {"type": "period_start"})
+            assert status == 201, started
         return body
 
     async def post(self, match_id: str, *events: dict[str, Any]) -> tuple[int, Any, Any]:

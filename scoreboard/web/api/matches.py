@@ -1,14 +1,21 @@
-"""The JSON HTTP API: scorekeepers write, anyone reads public matches."""
+"""The JSON HTTP API: scorekeepers write, anyone reads public matches, fixtures and tables."""
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
 
 from aiohttp import web
 from marshmallow import ValidationError
 
 from ... import schemas
-from ...domain import STATUSES
+from ...domain import STATUSES, Match
 from ..errors import read_json
 from ..keys import INGEST_LIMITER_KEY, KEYRING_KEY, SERVICE_KEY
-from ..security.viewer import private_headers, require_viewer, viewer_from_request, visible
+from ..security.viewer import Viewer, private_headers, require_viewer, viewer_from_request, visible
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 routes = web.RouteTableDef()
 
@@ -28,11 +35,34 @@ async def create_match(request: web.Request) -> web.Response:
 
 @routes.get("/api/matches")
 async def list_matches(request: web.Request) -> web.Response:
-    status = request.query.get("status")
+    """Filters: `status`, `competition` (a slug from /api/competitions), `date` (UTC day of
+    the kickoff, YYYY-MM-DD)."""
+    query = request.query
+    status = query.get("status")
     if status is not None and status not in STATUSES:
         raise ValidationError({"status": [f"must be one of: {', '.join(STATUSES)}"]})
-    matches = await request.app[SERVICE_KEY].list_matches(status)
+    competition = query.get("competition")
+    if competition is not None and not SLUG.match(competition):
+        raise ValidationError({"competition": ["must be a competition slug, e.g. fifa-world-cup-2022"]})
+    day = query.get("date")
+    if day is not None and not _is_day(day):
+        raise ValidationError({"date": ["must be a date as YYYY-MM-DD (UTC)"]})
+    matches = await request.app[SERVICE_KEY].list_matches(status, competition, day)
     return web.json_response({"matches": visible(viewer_from_request(request), matches)})
+
+
+@routes.get("/api/competitions")
+async def list_competitions(request: web.Request) -> web.Response:
+    viewer = viewer_from_request(request)
+    found = await request.app[SERVICE_KEY].competitions(_allowed(viewer))
+    return web.json_response({"competitions": found}, headers=_viewer_headers(viewer))
+
+
+@routes.get("/api/competitions/{slug}/standings")
+async def competition_standings(request: web.Request) -> web.Response:
+    viewer = viewer_from_request(request)
+    body = await request.app[SERVICE_KEY].standings(request.match_info["slug"], _allowed(viewer))
+    return web.json_response(body, headers=_viewer_headers(viewer))
 
 
 @routes.get("/api/matches/{match_id}", name="match")
@@ -58,6 +88,25 @@ async def post_events(request: web.Request) -> web.Response:
     request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
     result = await request.app[SERVICE_KEY].ingest(match_id, drafts)
     return web.json_response(result.body, status=201 if result.created else 200)
+
+
+def _allowed(viewer: Viewer) -> Callable[[Match], bool]:
+    return lambda match: not match.private or viewer.may_view(match.id)
+
+
+def _viewer_headers(viewer: Viewer) -> dict[str, str]:
+    """What a token or key unlocks may include private matches: keep it out of shared caches."""
+    return {"Cache-Control": "private, no-store"} if viewer.credentialed else {}
+
+
+def _is_day(text: str) -> bool:
+    if not DAY.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _non_negative_int(request: web.Request, name: str, default: int | None) -> int | None:

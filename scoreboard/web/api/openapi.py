@@ -1,7 +1,7 @@
 """The OpenAPI 3 document of the HTTP API, built from the marshmallow schemas the API loads with.
 
 Request bodies come from `schemas.py` (what the handlers really validate with); the answer
-shapes, which handlers build as plain dicts, are described here once. tests/ops keeps the
+shapes, which handlers build as plain dicts, are described once in `openapi_shapes.py`. tests/ops keeps the
 document and the app's /api routes in step, and validates example requests against it.
 """
 from __future__ import annotations
@@ -11,85 +11,18 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields, validate
 
 from ... import schemas
 from ...domain import STATUSES
 from ...notify import openapi as notify_api
 from ..security.viewer import TokenRequestSchema
+from .openapi_shapes import (
+    CompetitionListSchema, ErrorSchema, EventListSchema, IngestResultSchema, MatchListSchema,
+    MatchViewSchema, StandingsSchema, TokenSchema,
+)
 
 TITLE = "Scoreboard API"
 VERSION = "1.0.0"
-ERROR_CODES = (
-    "bad_json", "validation_failed", "unauthorized", "forbidden", "not_found", "match_closed",
-    "seq_conflict", "id_conflict", "match_exists", "too_large", "unsupported_media_type",
-    "method_not_allowed", "rate_limited", "store_unavailable",
-)
-
-
-# -- answer shapes -----------------------------------------------------------------------------
-
-class ScoreSchema(Schema):
-    home = fields.Integer(required=True)
-    away = fields.Integer(required=True)
-
-
-class MatchViewSchema(Schema):
-    id = fields.String(required=True)
-    home = fields.String(required=True)
-    away = fields.String(required=True)
-    starts_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
-    private = fields.Boolean(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    period = fields.Integer(required=True)
-    score = fields.Nested(ScoreSchema, required=True)
-    seq = fields.Integer(required=True, metadata={"description": "seq of the last event (0: none)"})
-    retracted = fields.List(fields.Integer(), required=True, metadata={"description": "retracted seqs"})
-
-
-class MatchListSchema(Schema):
-    matches = fields.List(fields.Nested(MatchViewSchema), required=True)
-
-
-class StoredEventSchema(Schema):
-    """An accepted event: these four fields plus the fields of its type."""
-
-    class Meta:
-        unknown = "include"
-
-    seq = fields.Integer(required=True)
-    id = fields.String(required=True, metadata={"description": "the client's idempotency id, or srv-<uuid>"})
-    type = fields.String(required=True, validate=validate.OneOf(tuple(schemas.EVENT_SCHEMAS)))
-    at = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class EventListSchema(Schema):
-    events = fields.List(fields.Nested(StoredEventSchema), required=True)
-
-
-class IngestResultSchema(Schema):
-    events = fields.List(fields.Nested(StoredEventSchema), required=True)
-    seq = fields.Integer(required=True, metadata={"description": "seq of the batch's last event"})
-    score = fields.Nested(ScoreSchema, required=True, metadata={"description": "score after the batch"})
-
-
-class TokenSchema(Schema):
-    token = fields.String(required=True)
-    matches = fields.List(fields.String(), required=True)
-    ttl = fields.Integer(required=True)
-    expires_at = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"description": "one of: " + ", ".join(ERROR_CODES)})
-    message = fields.String(required=True, metadata={"description": "for people; may change"})
-    fields_ = fields.Dict(data_key="fields", metadata={"description": "per-field messages"})
-    request_id = fields.String(metadata={"description": "also in the X-Request-ID header and the log"})
-
-
-class ErrorSchema(Schema):
-    error = fields.Nested(ErrorBodySchema, required=True)
 
 
 def _component_name(kind: str) -> str:
@@ -144,7 +77,13 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "description": "Public matches, plus the private ones the token or key grants.",
             "operationId": "listMatches",
             "security": READ_SECURITY,
-            "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}}],
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+                {"name": "competition", "in": "query", "description": "a competition's slug",
+                 "schema": {"type": "string", "pattern": schemas.MATCH_ID_PATTERN.pattern}},
+                {"name": "date", "in": "query", "description": "the UTC day of the kickoff (or of the "
+                 "match's creation when it has no kickoff time)", "schema": {"type": "string", "format": "date"}},
+            ],
             "responses": {**_ok(200, "The matches", "MatchList"), **_errors(*READ_ERRORS)},
         },
         "post": {
@@ -200,6 +139,31 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
         },
     },
+    "/api/competitions": {
+        "get": {
+            "summary": "List competitions",
+            "description": "Every competition named by a visible match, sorted by name.",
+            "operationId": "listCompetitions",
+            "security": READ_SECURITY,
+            "responses": {**_ok(200, "The competitions", "CompetitionList"), **_errors(*READ_ERRORS)},
+        },
+    },
+    "/api/competitions/{slug}/standings": {
+        "get": {
+            "summary": "A competition's live tables",
+            "description": (
+                "One table per league-style stage (per group when a stage holds separate groups): "
+                "finished matches with their final score, live ones with their current score "
+                "(rows marked `live`); points 3/1/0 (basketball 2/0/1), ordered by points, goal "
+                "difference, goals for, name. See the README, Standings."
+            ),
+            "operationId": "getStandings",
+            "security": READ_SECURITY,
+            "parameters": [{"name": "slug", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": schemas.MATCH_ID_PATTERN.pattern}}],
+            "responses": {**_ok(200, "The tables", "Standings"), **_errors(*READ_ERRORS)},
+        },
+    },
     "/api/matches/{match_id}/tokens": {
         "post": {
             "summary": "Issue a viewer token for a private match",
@@ -214,14 +178,22 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
 
 EXAMPLES: dict[tuple[str, str], list[Any]] = {
     ("/api/matches", "post"): [{"id": "arg-fra", "home": "Argentina", "away": "France",
-                                "starts_at": "2022-12-18T15:00:00+00:00"}],
+                                "starts_at": "2022-12-18T15:00:00+00:00", "competition": "FIFA World Cup 2022",
+                                "stage": "Final", "venue": "Lusail Stadium"}],
     ("/api/matches/{match_id}/events", "post"): [
-        {"type": "goal", "team": "home", "player": "Messi", "minute": 23, "penalty": True, "id": "k-17"},
-        [{"type": "period_start"}, {"type": "points", "team": "away", "value": 3}],
+        [{"type": "period_start"},
+         {"type": "goal", "team": "home", "player": "Messi", "minute": 23, "penalty": True, "id": "k-17"}],
+        {"type": "goal", "team": "home", "player": "Di María", "assist": "Mac Allister"},
         {"events": [{"type": "card", "team": "away", "color": "yellow", "minute": 40},
+                    {"type": "substitution", "team": "away", "player_in": "Kolo Muani", "player_out": "Dembélé"},
+                    {"type": "added_time", "minutes": 7},
+                    {"type": "clock", "action": "set", "elapsed": 2760},
                     {"type": "notification", "title": "Drinks break", "level": "info"},
                     {"type": "retract", "target": 3, "reason": "VAR"},
-                    {"type": "period_end", "final": True}]},
+                    {"type": "period_end"}]},
+        [{"type": "period_start", "period": 5},
+         {"type": "shootout_kick", "team": "away", "player": "Mbappé", "scored": True},
+         {"type": "period_end", "final": True}],
     ],
     ("/api/matches/{match_id}/tokens", "post"): [{"ttl": 600}],
     **notify_api.EXAMPLES,
@@ -246,6 +218,7 @@ def build_spec() -> dict[str, Any]:
         spec.components.security_scheme(name, scheme)
     for name, schema in (("MatchView", MatchViewSchema), ("MatchList", MatchListSchema),
                          ("EventList", EventListSchema), ("IngestResult", IngestResultSchema),
+                         ("CompetitionList", CompetitionListSchema), ("Standings", StandingsSchema),
                          ("Token", TokenSchema), ("Error", ErrorSchema), *notify_api.COMPONENTS.items()):
         spec.components.schema(name, schema=schema)
     for kind, schema_class in schemas.EVENT_SCHEMAS.items():
@@ -269,6 +242,11 @@ def _refine_events(components: dict[str, Any]) -> None:
         components[name]["properties"]["type"] = {"type": "string", "enum": [kind]}
     components[EVENT_COMPONENTS["retract"]]["oneOf"] = [
         {"required": ["target"]}, {"required": ["target_id"]},
+    ]
+    clock = components[EVENT_COMPONENTS["clock"]]
+    clock["oneOf"] = [
+        {"properties": {"action": {"enum": ["set"]}}, "required": ["elapsed"]},
+        {"properties": {"action": {"enum": ["stop", "start"]}}, "not": {"required": ["elapsed"]}},
     ]
     components["EventInput"] = {
         "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in EVENT_COMPONENTS.values()],

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ...domain import utc_now
 from ...errors import ScoreboardError
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .close_codes import CloseCode
@@ -300,7 +301,9 @@ class WebSocketFan:
         for match_id in missing:
             await self.error("not_found", f"no match {match_id!r}", match_id=match_id)
         self.watch_idle()
-        await self.send_json({"type": "subscribed", "matches": self.session.subscriptions})
+        # `now`: the server's time, so a page can tick the match clock on server time
+        # (its offset = now - its own clock at receipt) whatever its own clock says.
+        await self.send_json({"type": "subscribed", "matches": self.session.subscriptions, "now": utc_now()})
 
     def watch_idle(self) -> None:
         """Run the idle clock while the fan follows nothing; stop it once it follows something."""
