@@ -97,7 +97,8 @@ async def measure(args: argparse.Namespace, pid: int, port: int, spy: Path | Non
     http = Http("127.0.0.1", port, KEY)
     match_id = f"profile-{os.getpid()}"
     await expect_2xx(http, "POST", "/api/matches", {"id": match_id, "home": "Argentina", "away": "France"})
-    view: dict[str, Any] = {}
+    view: dict[str, Any] = await expect_2xx(http, "POST", f"/api/matches/{match_id}/events",
+                                            {"id": "kickoff", "type": "period_start", "period": 1})
     for i in range(args.events):
         view = await expect_2xx(http, "POST", f"/api/matches/{match_id}/events", goal(i, "pre"))
     http.close()
