@@ -32,7 +32,7 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import Http, goal  # noqa: E402  (bench/ is scripts, not a package)
+from httpclient import Http, goal  # noqa: E402  (bench/ is scripts, not a package)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-ingest-key"

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import loadgen
-from loadgen import Http, Run, connect_all, expect_2xx, percentile, perf, server_cpu_times
+from loadgen import Http, Run, connect_all, cpu_times as server_cpu_times, expect_2xx, percentile, perf
 
 CARD = {"type": "card", "team": "away", "color": "yellow", "player": "Lionel Andrés Messi Cuccittini"}
 
@@ -219,7 +219,7 @@ async def measure(args: argparse.Namespace, push: LocalPushService) -> dict[str,
     run = Run(capacity)
     run.first_seq = view["seq"] + 1
     subscribers = await connect_all(run, args.host, args.port, f"/ws?matches={match_id}", args.fans, False)
-    alive = sum(1 for s in subscribers if s.ready and not s.lost)
+    alive = sum(1 for s in subscribers if s.alive)
     await asyncio.sleep(1.0)
 
     # Without a push burst: paced cards (they push nothing).
