@@ -4,40 +4,47 @@
 import { goalNote, minuteLabel } from "./render.js";
 import { periodInfo } from "./match-clock.js";
 
-/** Per side, one line per scorer in the order of their first goal: "Messi 23' (pen.), 108'".
- * An own goal counts for the team credited (its `team`) and is marked "(o.g.)". */
-export function scorerLines(goals) {
-  const lines = { home: new Map(), away: new Map() };
+/** Per side, one entry per scorer in the order of their first goal: {player: "Messi",
+ * minutes: "23' (pen.), 108'"}. An own goal counts for the team credited (its `team`) and
+ * is marked "(o.g.)". */
+export function scorers(goals) {
+  const found = { home: new Map(), away: new Map() };
   for (const goal of [...goals].sort((a, b) => a.seq - b.seq)) {
-    const side = lines[goal.team];
+    const side = found[goal.team];
     if (!side) continue;
     const player = goal.player || "";
     if (!side.has(player)) side.set(player, []);
     side.get(player).push(`${minuteLabel(goal)}${goalNote(goal)}`.trim());
   }
-  const text = (side) => [...side].map(([player, times]) =>
-    [player, times.filter(Boolean).join(", ")].filter(Boolean).join(" ") || "Goal");
-  return { home: text(lines.home), away: text(lines.away) };
+  const entries = (side) => [...side].map(([player, times]) => ({
+    player: player || (times.some(Boolean) ? "" : "Goal"), minutes: times.filter(Boolean).join(", "),
+  }));
+  return { home: entries(found.home), away: entries(found.away) };
 }
 
-/** Paint the scorers into `.scorers-home` / `.scorers-away` lists (li per scorer) or lines. */
+/** "Messi 23' (pen.), 108'". */
+export const scorerLine = ({ player, minutes }) => [player, minutes].filter(Boolean).join(" ");
+
+/** Paint the scorers into `.scorers-home` / `.scorers-away`: a list item per scorer (the
+ * match page) or one line (the embed card). */
 export function paintScorers(root, goals) {
-  const lines = scorerLines(goals);
+  const found = scorers(goals);
   for (const side of ["home", "away"]) {
     const box = root.querySelector(`.scorers-${side}`);
     if (!box) continue;
-    if (box.tagName === "UL") {
-      box.replaceChildren(...lines[side].map((line) => {
-        const li = document.createElement("li");
-        li.textContent = line;
-        return li;
-      }));
-    } else {
-      box.textContent = lines[side].join(", ");
+    if (box.tagName !== "UL") {
+      box.textContent = found[side].map(scorerLine).join(", ");
+      continue;
     }
+    box.replaceChildren(...found[side].map(({ player, minutes }) => {
+      const li = document.createElement("li");
+      const when = span("scorer-minutes", minutes);
+      li.append(player && minutes ? `${player} ` : player, when);
+      return li;
+    }));
   }
   const block = root.querySelector(".scorers");
-  if (block) block.hidden = !lines.home.length && !lines.away.length;
+  if (block) block.hidden = !found.home.length && !found.away.length;
 }
 
 function svgUse(name) {

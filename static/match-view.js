@@ -3,9 +3,8 @@
 // Each part is painted only where the root has its element, so every page opts in by markup.
 import {
   eventItem, eventTitle, eventDetail, markRetracted, paintMatch, flash, scoreSentence,
-  minuteLabel, withFrame, pageTitle, isClosed, HIDDEN_TYPES,
+  minuteLabel, withFrame, pageTitle, isClosed, heroClock, HIDDEN_TYPES,
 } from "./render.js";
-import { clockLabel } from "./match-clock.js";
 import { paintScorers, paintShootout, Linescore } from "./match-facts.js";
 import { announce, toast, systemNotify } from "./notify.js";
 import { everySecond, serverNow } from "./ticker.js";
@@ -147,7 +146,7 @@ export class MatchView {
 
   _tick(now) {
     const match = this.match;
-    const clock = clockLabel(match, now);
+    const clock = heroClock(match, now);
     if (this.clock) {
       if (this.clock.textContent !== (clock || "")) this.clock.textContent = clock || "";
       this.clock.hidden = !clock;

@@ -59,6 +59,13 @@ export function shortStatus(match, nowMs = Date.now()) {
   return SHORT_STATUS[match.status] || match.status || "";
 }
 
+/** The clock beside the status: "67'"; a countdown without the period the status names
+ * ("4:12" beside "Q3") (labels.hero_clock). */
+export function heroClock(match, nowMs) {
+  const label = clockLabel(match, nowMs);
+  return label && match.countdown ? label.slice(label.indexOf(" ") + 1) : label;
+}
+
 /** "home" or "away": the side ahead, or the winner (a shootout decides a drawn score). */
 export function leader(match) {
   if (match.winner === "home" || match.winner === "away") return match.winner;

@@ -115,6 +115,15 @@ def clock_label(match: Match, now: datetime) -> str | None:
     return f"{end}+{minute - end}'" if minute > end else f"{minute}'"
 
 
+def hero_clock(match: Match, now: datetime) -> str | None:
+    """The clock beside the status: "67'"; a countdown without the period the status names
+    ("4:12" beside "Q3")."""
+    label = clock_label(match, now)
+    if label and match.get("countdown"):
+        return label.split(" ", 1)[-1]
+    return label
+
+
 def score_text(match: Match) -> str:
     return f"{match['home']} {match['score']['home']}–{match['score']['away']} {match['away']}"
 

@@ -51,8 +51,9 @@ def setup_pages(app: web.Application) -> None:
         leader=labels.leader, match_context=labels.match_context,
         kickoff_text=labels.kickoff_text, module_graph=ModuleGraph(data_dir(STATIC)).modules,
         epoch_of=epoch_of, closed=labels.closed, page_title=labels.page_title,
-        clock_label=labels.clock_label, kickoff=listing.kickoff,
+        clock_label=labels.clock_label, hero_clock=labels.hero_clock, kickoff=listing.kickoff,
     )
+    env.filters["scorer_line"] = facts.scorer_line
     app.router.add_get("/", index, name="index")
     app.router.add_get("/matches/{match_id}", match_page, name="match_page")
     app.router.add_get("/competitions/{slug}", competition_page, name="competition_page")
