@@ -111,7 +111,8 @@ export function teamName(match, side) {
 }
 
 /** The one-line title of an event, e.g. "Goal · Argentina", "Half time" (facts.title);
- * `period` is the one being played when it happened (a period_end names its break). */
+ * `period` is the one being played when it happened (the one a period_start starts, the one
+ * a period_end ends): events need not name it. */
 export function eventTitle(ev, match, period) {
   const team = teamName(match, ev.team);
   const basketball = match.sport === "basketball";
@@ -126,8 +127,9 @@ export function eventTitle(ev, match, period) {
       return `${minutes} minute${minutes === 1 ? "" : "s"} of added time`;
     }
     case "period_start": {
-      if (ev.period === 1) return basketball ? "Tip-off" : "Kick-off";
-      const name = ev.period ? periodInfo(match.periods, ev.period)?.name : undefined;
+      const number = ev.period || period;
+      if (number === 1) return basketball ? "Tip-off" : "Kick-off";
+      const name = number ? periodInfo(match.periods, number)?.name : undefined;
       if (name === "Penalty shootout") return name;
       return name ? `${name} begins` : "Period started";
     }

@@ -112,7 +112,11 @@ def periods_by_number(match: Match) -> dict[int, Mapping[str, Any]]:
 
 
 def title(event: Event, match: Match, period: int | None = None) -> str:
-    """An event's headline: "Goal · Argentina", "Half time", "Substitution · France"."""
+    """An event's headline: "Goal · Argentina", "Half time", "Substitution · France".
+
+    `period` is the period being played when it happened (the one a period_start starts, the
+    one a period_end ends): events need not name it.
+    """
     kind = event["type"]
     team = team_name(match, event.get("team"))
     periods = periods_by_number(match)
@@ -131,7 +135,7 @@ def title(event: Event, match: Match, period: int | None = None) -> str:
         minutes = int(event.get("minutes") or 0)
         return f"{minutes} minute{'' if minutes == 1 else 's'} of added time"
     if kind == "period_start":
-        number = int(event.get("period") or 0)
+        number = int(event.get("period") or period or 0)
         if number == 1:
             return "Tip-off" if basketball else "Kick-off"
         name = periods.get(number, {}).get("name")
