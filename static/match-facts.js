@@ -5,7 +5,7 @@ import { goalNote, minuteLabel } from "./render.js";
 import { periodInfo } from "./match-clock.js";
 
 /** Per side, one entry per scorer in the order of their first goal: {player: "Messi",
- * minutes: "23' (pen.), 108'"}. An own goal counts for the team credited (its `team`) and
+ * minutes: ["23' (pen.)", "108'"]}. An own goal counts for the team credited (its `team`) and
  * is marked "(o.g.)". */
 export function scorers(goals) {
   const found = { home: new Map(), away: new Map() };
@@ -17,13 +17,13 @@ export function scorers(goals) {
     side.get(player).push(`${minuteLabel(goal)}${goalNote(goal)}`.trim());
   }
   const entries = (side) => [...side].map(([player, times]) => ({
-    player: player || (times.some(Boolean) ? "" : "Goal"), minutes: times.filter(Boolean).join(", "),
+    player: player || (times.some(Boolean) ? "" : "Goal"), minutes: times.filter(Boolean),
   }));
   return { home: entries(found.home), away: entries(found.away) };
 }
 
 /** "Messi 23' (pen.), 108'". */
-export const scorerLine = ({ player, minutes }) => [player, minutes].filter(Boolean).join(" ");
+export const scorerLine = ({ player, minutes }) => [player, minutes.join(", ")].filter(Boolean).join(" ");
 
 /** Paint the scorers into `.scorers-home` / `.scorers-away`: a list item per scorer (the
  * match page) or one line (the embed card). */
@@ -37,9 +37,10 @@ export function paintScorers(root, goals) {
       continue;
     }
     box.replaceChildren(...found[side].map(({ player, minutes }) => {
+      // Each minute stays whole ("80' (pen.)"); a long list wraps between them.
       const li = document.createElement("li");
-      const when = span("scorer-minutes", minutes);
-      li.append(player && minutes ? `${player} ` : player, when);
+      li.append(player);
+      minutes.forEach((minute, i) => li.append(i ? ", " : player ? " " : "", span("scorer-minute", minute)));
       return li;
     }));
   }

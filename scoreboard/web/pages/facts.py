@@ -44,9 +44,9 @@ def counting_goals(events: Iterable[Event], retracted: Iterable[int]) -> list[Ev
     return [e for e in events if e["type"] == "goal" and e["seq"] not in gone]
 
 
-def scorers(goals: Sequence[Event]) -> dict[str, list[dict[str, str]]]:
+def scorers(goals: Sequence[Event]) -> dict[str, list[dict[str, Any]]]:
     """Per side, one entry per scorer in the order of their first goal: {"player": "Messi",
-    "minutes": "23' (pen.), 108'"}.
+    "minutes": ["23' (pen.)", "108'"]}.
 
     A goal counts for the `team` it was credited to, so an own goal sits under the team that
     gained it, marked "(o.g.)".
@@ -60,15 +60,15 @@ def scorers(goals: Sequence[Event]) -> dict[str, list[dict[str, str]]]:
         lines[side].setdefault(str(goal.get("player") or ""), []).append(when)
     return {
         side: [{"player": player or ("Goal" if not any(times) else ""),
-                "minutes": ", ".join(w for w in times if w)}
+                "minutes": [w for w in times if w]}
                for player, times in by_player.items()]
         for side, by_player in lines.items()
     }
 
 
-def scorer_line(entry: Mapping[str, str]) -> str:
+def scorer_line(entry: Mapping[str, Any]) -> str:
     """"Messi 23' (pen.), 108'"."""
-    return " ".join(part for part in (entry["player"], entry["minutes"]) if part)
+    return " ".join(part for part in (entry["player"], ", ".join(entry["minutes"])) if part)
 
 
 def shootout_rounds(shootout: Mapping[str, Any] | None) -> list[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]]:
