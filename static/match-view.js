@@ -93,7 +93,7 @@ export class MatchView {
       this.timeline.prepend(this._item(ev, this.match.period));
       while (this.timeline.children.length > TIMELINE_LIMIT) this.timeline.lastElementChild.remove();
     }
-    this._paintFacts();
+    this._paintFacts(ev.type, before);
     this._paintLast();
     this._scoreChanged(before);
     this._alert(ev);
@@ -112,11 +112,19 @@ export class MatchView {
     if (li) markRetracted(li, true);
   }
 
-  /** Everything that follows the match state besides score and timeline. */
-  _paintFacts() {
-    paintScorers(this.root, this.goals.values());
-    paintShootout(this.shootout, this.match);
-    if (this.linescore) this.linescore.paint(this.match);
+  /**
+   * Everything that follows the match state besides score and timeline. A frame (of type
+   * `kind`, after the score `before`) repaints only the parts it can change: every fan's
+   * browser does this work for every event.
+   */
+  _paintFacts(kind, before) {
+    const all = kind === undefined;
+    const structural = all || kind === "retract" || kind === "period_start" || kind === "period_end"
+      || kind === "status";
+    if (all || kind === "goal" || kind === "retract") paintScorers(this.root, this.goals.values());
+    if (structural || kind === "shootout_kick") paintShootout(this.shootout, this.match);
+    if (this.linescore && (structural || before.home !== this.match.score.home
+      || before.away !== this.match.score.away)) this.linescore.paint(this.match);
     if (this.result) {
       this.result.textContent = this.match.result || "";
       this.result.hidden = !this.match.result;
