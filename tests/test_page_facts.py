@@ -182,3 +182,10 @@ def test_list_state_sends_cards_only_what_they_show() -> None:
     assert set(sent["periods"]) == {"football||", "basketball|12|"}
     assert sent["periods"]["basketball|12|"][0]["end"] == 720
     assert clock_label(FOOTBALL, game.state, at(61)) == labels.short_status(cards["l"], moment(at(61)))
+
+
+def test_home_results_keep_the_latest() -> None:
+    """The results section can be cut to the latest N (the home page shows 40)."""
+    finished = [card(f"r{day:02d}", "finished", f"2026-11-{day:02d}T15:00:00Z", "League") for day in range(1, 29)]
+    results = listing.sections(finished, results=3)[2]
+    assert [m["id"] for m in results.matches] == ["r28", "r27", "r26"]

@@ -123,9 +123,12 @@ def test_substitution_and_added_time_show_in_the_timeline(server: ServerProcess,
     expect(sub.locator(".sub-out")).to_have_text("Off: Giroud")
     expect(sub.locator(".ev-minute")).to_have_text("45'")
     expect(sub.locator(".ev-icon")).to_have_attribute("aria-label", "Substitution")
+    expect(sub.locator(".ev-icon use")).to_have_attribute("href", "#icon-substitution")
+    assert page.locator("#icon-substitution").count() == 1   # a drawn symbol, not an emoji
     board = page.locator("#timeline li.ev-added_time")
     expect(board.locator(".ev-title")).to_have_text("4 minutes of added time")
     expect(board.locator(".ev-minute")).to_have_text("45'")
+    expect(board.locator(".ev-icon use")).to_have_attribute("href", "#icon-added_time")
     expect(page.locator("#timeline li.ev-clock")).to_have_count(0)
     expect(page.locator("#timeline li")).to_have_count(3)
 
@@ -180,6 +183,7 @@ def test_shootout_panel_fills_kick_by_kick_and_ends_with_the_result(server: Serv
     expect(page.locator("#timeline li").first).to_contain_text("Argentina win 4–2 on penalties")
     missed = page.locator("#timeline li.ev-shootout_kick").nth(3)
     expect(missed.locator(".ev-title")).to_have_text("Penalty missed · France")
+    expect(missed.locator(".ev-icon use")).to_have_attribute("href", "#icon-kick_missed")
 
     page.reload()   # the first paint of a finished match: no badge, no button, same panel
     page.wait_for_timeout(1500)

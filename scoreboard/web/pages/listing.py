@@ -46,8 +46,12 @@ class Section:
     days: list[Day] = field(default_factory=list)
 
     @property
+    def matches(self) -> list[Match]:
+        return [match for day in self.days for group in day.groups for match in group.matches]
+
+    @property
     def empty(self) -> bool:
-        return not any(group.matches for day in self.days for group in day.groups)
+        return not self.matches
 
 
 def kickoff(match: Match) -> str:
@@ -72,14 +76,19 @@ def by_stage(match: Match) -> tuple[str, str, str | None]:
 Grouper = Callable[[Match], tuple[str, str, str | None]]
 
 
-def sections(matches: Iterable[Match], group_by: Grouper = by_competition) -> list[Section]:
-    """Live (earliest kickoff first), upcoming by UTC day, results (latest first)."""
+def sections(
+    matches: Iterable[Match], group_by: Grouper = by_competition, results: int | None = None,
+) -> list[Section]:
+    """Live (earliest kickoff first), upcoming by UTC day, results (latest first; the latest
+    `results` of them when given)."""
     found: dict[str, list[Match]] = {key: [] for key, _ in SECTIONS}
     for match in matches:
         found[SECTION_OF.get(str(match["status"]), "results")].append(match)
     result = []
     for key, title in SECTIONS:
         items = sorted(found[key], key=lambda m: (kickoff(m), m["id"]), reverse=key == "results")
+        if key == "results" and results is not None:
+            items = items[:results]
         if key == "upcoming":
             days = _days(items, group_by)
         else:

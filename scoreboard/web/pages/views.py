@@ -30,6 +30,10 @@ from .modules import ModuleGraph
 # snapshot never disagree about how far back the timeline goes.
 TIMELINE_TAIL = 200
 
+# The home page's latest results: older ones are on their competition's page (every fan
+# downloads the home page; a season's results would make it megabytes).
+HOME_RESULTS = 40
+
 # Our pages load nothing from elsewhere; 'self' in connect-src also covers ws:/wss: to the
 # same host. frame-ancestors is the only part /embed/{id} relaxes.
 _CSP = (
@@ -143,11 +147,13 @@ def _moment() -> tuple[datetime, str]:
 
 async def index(request: web.Request) -> web.Response:
     matches = await _listed_matches(request)
+    sections = listing.sections(matches, results=HOME_RESULTS)
+    shown = [match for section in sections for match in section.matches]
     now, now_iso = _moment()
     return _render("index.html", request, {
-        "sections": listing.sections(matches), "has_matches": bool(matches),
-        "private": any(m.get("private") for m in matches),
-        "initial": state.list_state(matches), "now": now, "now_iso": now_iso,
+        "sections": sections, "has_matches": bool(shown),
+        "private": any(m.get("private") for m in shown),
+        "initial": state.list_state(shown), "now": now, "now_iso": now_iso,
     })
 
 
