@@ -11,6 +11,20 @@ from typing import Any
 from .conftest import ServerProcess, expect, unique_id
 
 
+# What a fan reads of the match page, hidden parts left out (the ticking clock excepted).
+READ_PAGE = """() => [...document.querySelectorAll(
+    ".hero .scoreline, .hero .status, .hero .result, .hero .scorers, #shootout, .linescore, #timeline li")]
+  .map((el) => el.innerText.trim())"""
+
+
+def reads_as_first_paint(page: Any) -> None:
+    """What arrived live reads exactly as the page the server paints on a reload."""
+    watched = page.evaluate(READ_PAGE)
+    page.reload()
+    expect(page.locator("#match")).to_be_visible()
+    assert page.evaluate(READ_PAGE) == watched
+
+
 def new_match(server: ServerProcess, prefix: str, home: str = "Argentina", away: str = "France",
               **fields: Any) -> str:
     match_id = unique_id(prefix)
@@ -106,6 +120,7 @@ def test_scorers_follow_goals_and_disallowed_goals_leave(server: ServerProcess, 
     expect(goal.locator(".ev-note")).to_be_visible()
     expect(page.locator("#match .score-home")).to_have_text("2")
     expect(page).to_have_title("Argentina 2–1 France · 1' · Scoreboard")
+    reads_as_first_paint(page)
 
 
 def test_substitution_and_added_time_show_in_the_timeline(server: ServerProcess, page: Any) -> None:
@@ -131,6 +146,7 @@ def test_substitution_and_added_time_show_in_the_timeline(server: ServerProcess,
     expect(board.locator(".ev-icon use")).to_have_attribute("href", "#icon-added_time")
     expect(page.locator("#timeline li.ev-clock")).to_have_count(0)
     expect(page.locator("#timeline li")).to_have_count(3)
+    reads_as_first_paint(page)
 
 
 def kicks(page: Any, side: str) -> list[str]:
@@ -227,3 +243,4 @@ def test_basketball_page_shows_quarters_and_a_countdown_clock(server: ServerProc
     server.post(match_id, {"type": "period_end"}, {"type": "period_start", "period": 6})
     expect(headers).to_have_text(["Q1", "Q2", "Q3", "Q4", "OT", "2OT"])
     expect(clock).to_have_text(re.compile(r"^(5:00|4:5\d)$"))
+    reads_as_first_paint(page)
