@@ -35,3 +35,18 @@ class NotifyUnavailable(ScoreboardError):
 
     code = "store_unavailable"
     status = 503
+
+
+class TooManySubscriptions(ScoreboardError):
+    """push_max_per_client: this client address made as many push subscriptions as it may hold."""
+
+    code = "quota_exceeded"
+    status = 429
+
+
+class SubscriptionsFull(ScoreboardError):
+    """push_max_subscriptions: the service keeps no more push subscriptions (not the client's
+    fault, so not a 4xx: 507, as a full disk would be)."""
+
+    code = "insufficient_storage"
+    status = 507

@@ -44,6 +44,9 @@ class PushSubscription:
     teams: tuple[str, ...] = ()  # as the fan wrote them; matched with team_key
     events: frozenset[str] = frozenset(ALERT_KINDS)
     created_at: str = field(default_factory=utc_now)
+    # A keyed hash of the client address it was made from (never the address itself): how
+    # push_max_per_client counts. Empty for subscriptions made before it was kept.
+    client: str = ""
 
     def token_matches(self, token: str) -> bool:
         return hmac.compare_digest(self.token_hash, token_hash(token))
@@ -75,7 +78,7 @@ class PushSubscription:
         return json.dumps({
             "id": self.id, "endpoint": self.endpoint, "p256dh": self.p256dh, "auth": self.auth,
             "token_hash": self.token_hash, "matches": sorted(self.matches), "teams": list(self.teams),
-            "events": sorted(self.events), "created_at": self.created_at,
+            "events": sorted(self.events), "created_at": self.created_at, "client": self.client,
         })
 
     @classmethod
@@ -84,7 +87,7 @@ class PushSubscription:
         return cls(
             id=data["id"], endpoint=data["endpoint"], p256dh=data["p256dh"], auth=data["auth"],
             token_hash=data["token_hash"], matches=frozenset(data["matches"]), teams=tuple(data["teams"]),
-            events=frozenset(data["events"]), created_at=data["created_at"],
+            events=frozenset(data["events"]), created_at=data["created_at"], client=data.get("client", ""),
         )
 
 

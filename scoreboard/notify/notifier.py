@@ -91,7 +91,7 @@ class Notifier:
         finally:
             self.pushes_in_flight -= count
         sent = sum(r.sent for r in results)
-        gone = [sub_id for r in results for sub_id in r.gone]
+        gone = [pair for r in results for pair in r.gone]
         failed = [f for r in results for f in r.failed]
         for outcome, number in (("sent", sent), ("gone", len(gone)), ("failed", len(failed)),
                                 ("stale", sum(r.stale for r in results)),
@@ -99,7 +99,7 @@ class Notifier:
             if number:
                 self._on_push(outcome, number)
         if gone:
-            await self._store.delete_subscriptions(gone)
+            await self._store.delete_gone(gone)
         if failed:
             log.warning("push %s of %s: %d of %d failed (first: %s)", alert.kind, alert.match_id,
                         len(failed), count, failed[0][1])

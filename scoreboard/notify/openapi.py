@@ -123,11 +123,15 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "description": ("`subscription` is the browser's PushSubscription JSON. Its endpoint must be "
                             "https on a public address. A private match needs its viewer token "
                             "(`?token=` or `Authorization: Bearer`). A browser subscribing again "
-                            "replaces its earlier subscription."),
+                            "replaces its earlier subscription. Limits (README \"Security\"): requests "
+                            "per client address (429 `rate_limited` with Retry-After), subscriptions made "
+                            "from one address (429 `quota_exceeded`) and in all (507 `insufficient_storage`), "
+                            "matches and teams per subscription (422)."),
             "operationId": "createPushSubscription",
             "security": [{}, {"viewerToken": []}],
             "requestBody": {"required": True, "content": _json(SubscribeSchema)},
-            "responses": {**_ok(201, "Subscribed; keep the token", "PushSubscriptionCreated"), **_errors(*BODY_ERRORS)},
+            "responses": {**_ok(201, "Subscribed; keep the token", "PushSubscriptionCreated"),
+                          **_errors(*BODY_ERRORS, 429, 507)},
         },
     },
     "/api/push/subscriptions/{subscription_id}": {
@@ -138,10 +142,13 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "put": {
             "summary": "Change what a push subscription follows (or renew its browser keys)",
+            "description": ("The whole choice, as on POST. `subscription`, when given, is the browser's "
+                            "renewed PushSubscription (the service worker sends it on "
+                            "`pushsubscriptionchange`). Rate limited per client address like POST."),
             "operationId": "updatePushSubscription", "security": SUBSCRIPTION_SECURITY,
             "parameters": [SUBSCRIPTION_ID],
             "requestBody": {"required": True, "content": _json(UpdateSubscriptionSchema)},
-            "responses": {**_ok(200, "The subscription", "PushSubscriptionView"), **_errors(*BODY_ERRORS)},
+            "responses": {**_ok(200, "The subscription", "PushSubscriptionView"), **_errors(*BODY_ERRORS, 429)},
         },
         "delete": {
             "summary": "Unsubscribe", "operationId": "deletePushSubscription", "security": SUBSCRIPTION_SECURITY,

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -24,7 +27,7 @@ from .models import PushSubscription, WebhookEndpoint, new_id, new_token, token_
 from .notifier import Notifier
 from .pool import PushTransport, make_transport
 from .store import make_notify_store
-from .store.base import NotifyStore
+from .store.base import NotifyStore, SubscriptionCaps
 from .vapid import DEFAULT_SUBJECT, Vapid, generate_pem
 from .webhooks import WebhookDeliverer
 from .webpush import InvalidSubscriptionKey, check_keys
@@ -48,6 +51,8 @@ class NotifyService:
         self.vapid: Vapid | None = None
         self.transport: PushTransport | None = None
         self.notifier: Notifier | None = None
+        self.caps = SubscriptionCaps(total=settings.push_max_subscriptions, per_client=settings.push_max_per_client)
+        self._client_key = b""  # keys the client-address hashes; made from the VAPID key (stable, secret)
         self._task: asyncio.Task[None] | None = None
 
     def _make_feed(self, events: EventStore) -> Feed:
@@ -81,6 +86,7 @@ class NotifyService:
 
     async def _set_up(self) -> None:
         self.vapid = await self._load_vapid()
+        self._client_key = hashlib.sha256(b"scoreboard push client address\0" + self._vapid_pem.encode()).digest()
         config = SenderConfig(
             vapid_key=self._vapid_pem, vapid_subject=self.vapid.subject,
             allow_private=self.settings.outbound_allow_private, concurrency=self.settings.push_concurrency,
@@ -151,18 +157,29 @@ class NotifyService:
 
     # -- push subscriptions ------------------------------------------------------------------
 
-    async def subscribe(self, browser: dict[str, Any], choice: dict[str, Any]) -> tuple[PushSubscription, str]:
-        """A new subscription from a browser's PushSubscription JSON; returns it and its token."""
+    async def subscribe(self, browser: dict[str, Any], choice: dict[str, Any],
+                        client: str) -> tuple[PushSubscription, str]:
+        """A new subscription from a browser's PushSubscription JSON, made from the client
+        address `client`; returns it and its token. Raises TooManySubscriptions when that
+        address holds push_max_per_client, SubscriptionsFull past push_max_subscriptions."""
+        if not self._client_key:
+            raise NotifyUnavailable("notifications are starting; retry shortly")
         endpoint, p256dh, auth = await self._check_browser(browser)
         token = new_token(SUBSCRIPTION_TOKEN_PREFIX)
         subscription = PushSubscription(
             id=new_id(), endpoint=endpoint, p256dh=p256dh, auth=auth, token_hash=token_hash(token),
             matches=frozenset(choice["matches"]), teams=tuple(choice["teams"]), events=frozenset(choice["events"]),
+            client=self.client_tag(client),
         )
-        await self._guarded(self.store.put_subscription(subscription))
+        await self._guarded(self.store.put_subscription(subscription, self.caps))
         if self.transport is not None:
             self.transport.warm()
         return subscription, token
+
+    def client_tag(self, address: str) -> str:
+        """What a subscription keeps of the address it came from: a keyed hash, enough to
+        count per address and useless for finding the address again."""
+        return hmac.new(self._client_key, address.encode(), hashlib.sha256).hexdigest()[:32]
 
     async def subscription(self, subscription_id: str, token: str | None) -> PushSubscription:
         """The subscription if `token` manages it; raises MissingToken, NotFound, WrongToken."""
@@ -180,10 +197,9 @@ class NotifyService:
         endpoint, p256dh, auth = subscription.endpoint, subscription.p256dh, subscription.auth
         if browser is not None:  # the browser renewed its subscription (pushsubscriptionchange)
             endpoint, p256dh, auth = await self._check_browser(browser)
-        updated = PushSubscription(
-            id=subscription.id, endpoint=endpoint, p256dh=p256dh, auth=auth, token_hash=subscription.token_hash,
-            matches=frozenset(choice["matches"]), teams=tuple(choice["teams"]),
-            events=frozenset(choice["events"]), created_at=subscription.created_at,
+        updated = replace(
+            subscription, endpoint=endpoint, p256dh=p256dh, auth=auth, matches=frozenset(choice["matches"]),
+            teams=tuple(choice["teams"]), events=frozenset(choice["events"]),
         )
         await self._guarded(self.store.put_subscription(updated))
         return updated

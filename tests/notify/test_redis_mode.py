@@ -99,6 +99,34 @@ async def test_a_new_leader_takes_over_when_the_first_stops(redis: RedisServer) 
             await instance.close()
 
 
+async def test_push_limits_hold_across_instances(redis: RedisServer) -> None:
+    """Two instances on one Redis: a burst of 3 spent through both refuses the fourth on
+    either; two subscriptions per address made through both refuse a third on either."""
+    settings = redis_settings(redis.url, "limits:", outbound_allow_private=True, push_processes=0,
+                              push_max_per_client=2, push_subscribe_rate=0.05, push_subscribe_burst=3)
+    a = await Instance(settings).start()
+    b = await Instance(settings).start()
+    push = await PushService().start()
+    try:
+        await a.create_match("m", kickoff=False)
+
+        async def post(instance: Any, name: str) -> tuple[int, Any]:
+            status, body, _ = await instance.request("POST", "/api/push/subscriptions", {
+                "subscription": push.browser(name).subscription(), "matches": ["m"]})
+            return status, body
+
+        assert [(await post(instance, f"f{n}"))[0] for n, instance in enumerate((a, b))] == [201, 201]
+        status, body = await post(a, "f2")
+        assert status == 429 and body["error"]["code"] == "quota_exceeded"  # the cap, counted in Redis
+        for instance in (a, b):  # the burst of 3 is spent (the refused one counted too)
+            status, body = await post(instance, "f3")
+            assert status == 429 and body["error"]["code"] == "rate_limited", body
+    finally:
+        await push.stop()
+        for instance in (a, b):
+            await instance.close()
+
+
 def _leads(instance: Instance) -> Any:
     from scoreboard.web.api.push import NOTIFY_KEY
 
