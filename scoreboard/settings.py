@@ -149,7 +149,8 @@ class Settings:
     push_max_subscriptions: int = _opt("push subscriptions the service keeps in all; then 507 (0 = no limit)")
     push_max_matches: int = _opt("matches one push subscription may follow")
     push_max_teams: int = _opt("teams one push subscription may follow")
-    webhook_max_age: float = _opt("seconds a webhook delivery is retried before its endpoint is disabled")
+    webhook_max_age: float = _opt(
+        "seconds a failing webhook delivery is retried before its endpoint is disabled; what a disabled endpoint's outbox keeps")
     webhook_timeout: float = _opt("seconds a webhook receiver has to answer")
 
     def __post_init__(self) -> None:

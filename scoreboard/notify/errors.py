@@ -1,7 +1,14 @@
 """The notify failures a client can cause; the web edge's error middleware maps them once."""
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from redis.exceptions import RedisError
+
 from ..errors import ScoreboardError
+
+T = TypeVar("T")
 
 
 class NotFound(ScoreboardError):
@@ -50,3 +57,11 @@ class SubscriptionsFull(ScoreboardError):
 
     code = "insufficient_storage"
     status = 507
+
+
+async def guarded(operation: Awaitable[T]) -> T:
+    """Await a store operation; a store that cannot be reached becomes NotifyUnavailable (503)."""
+    try:
+        return await operation
+    except (RedisError, OSError) as exc:
+        raise NotifyUnavailable("the notification store is unreachable; retry shortly") from exc

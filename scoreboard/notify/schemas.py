@@ -85,6 +85,36 @@ class WebhookCreateSchema(Schema):
     description = fields.String(load_default="", validate=validate.Length(max=200))
 
 
+class WebhookUpdateSchema(Schema):
+    """PATCH: the fields to change; `enabled: true` resumes a disabled endpoint."""
+
+    url = fields.String(validate=validate.Length(min=1, max=MAX_URL_LENGTH),
+                        metadata={"description": "https URL that receives the signed POSTs"})
+    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
+                         metadata={"description": "event types (empty: every type)"})
+    matches = fields.List(MATCH_ID, validate=validate.Length(max=MAX_MATCHES),
+                          metadata={"description": "match ids (empty: every match)"})
+    description = fields.String(validate=validate.Length(max=200))
+    enabled = fields.Boolean(metadata={
+        "description": "true: resume deliveries (the outbox within webhook_max_age, in order); "
+                       "false: pause them (events keep joining the outbox)"})
+
+    @validates_schema
+    def _something_changed(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one of url, events, matches, description, enabled", "_schema")
+
+
+MAX_PREVIOUS_VALID_FOR = 7 * 24 * 3600
+
+
+class RotateSecretSchema(Schema):
+    previous_valid_for = fields.Integer(
+        load_default=24 * 3600, validate=validate.Range(min=0, max=MAX_PREVIOUS_VALID_FOR),
+        metadata={"description": "seconds the current secret also signs deliveries (a second v1), so the "
+                                 "receiver can switch over; 0 stops it at once (a leaked secret). Default 24 h"})
+
+
 def check_caps(choice: dict[str, Any], max_matches: int, max_teams: int) -> None:
     """What a push subscription follows fits its caps (after de-duplication); raises
     ValidationError naming the list."""

@@ -1,5 +1,6 @@
-"""NotifyService: what the web edge calls for push subscriptions and webhooks, and the
-lifetime of the notifier (store, VAPID key, sender, feed, webhook deliverer).
+"""NotifyService: what the web edge calls for push subscriptions (and, as `.webhooks`, for
+webhook endpoints: endpoints.py), and the lifetime of the notifier (store, VAPID key, sender,
+feed, webhook deliverer).
 
 It knows nothing of HTTP: handlers pass validated data in and get models back; failures are
 the exceptions of notify/errors.py.
@@ -11,7 +12,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -20,10 +21,11 @@ from redis.exceptions import RedisError
 from ..bridge.redis import backoff_delay
 from ..settings import Settings
 from ..store.base import EventStore
-from .errors import InvalidTarget, MissingToken, NotFound, NotifyUnavailable, WrongToken
+from .endpoints import WebhookEndpoints
+from .errors import InvalidTarget, MissingToken, NotFound, NotifyUnavailable, WrongToken, guarded
 from .feed import Feed, SqliteFeed
-from .guard import OutboundGuard, OutboundRefused
-from .models import PushSubscription, WebhookEndpoint, new_id, new_token, token_hash
+from .guard import OutboundGuard, check_target
+from .models import PushSubscription, new_id, new_token, token_hash
 from .notifier import Notifier
 from .pool import PushTransport, make_transport
 from .store import make_notify_store
@@ -35,7 +37,6 @@ from .wire import SenderConfig
 
 log = logging.getLogger(__name__)
 SUBSCRIPTION_TOKEN_PREFIX = "pst"
-WEBHOOK_SECRET_PREFIX = "whsec"
 
 
 class NotifyService:
@@ -45,6 +46,7 @@ class NotifyService:
         self.store: NotifyStore = make_notify_store(settings)
         self.guard = OutboundGuard(settings.outbound_allow_private)
         self.deliverer = WebhookDeliverer(self.store, self.guard, settings.webhook_max_age, settings.webhook_timeout)
+        self.webhooks = WebhookEndpoints(self.store, self.guard, self.deliverer, self._endpoints_changed)
         self.feed: Feed = self._make_feed(events)
         self._events = events
         self._on_push = on_push
@@ -209,7 +211,7 @@ class NotifyService:
 
     async def _check_browser(self, browser: dict[str, Any]) -> tuple[str, str, str]:
         endpoint = browser["endpoint"]
-        await self._check_url(endpoint, ("subscription", "endpoint"))
+        await check_target(self.guard, endpoint, ("subscription", "endpoint"))
         keys = browser["keys"]
         try:
             check_keys(keys["p256dh"], keys["auth"])
@@ -217,55 +219,9 @@ class NotifyService:
             raise InvalidTarget(str(exc), {"subscription": {"keys": [str(exc)]}}) from None
         return endpoint, keys["p256dh"], keys["auth"]
 
-    async def _check_url(self, url: str, where: tuple[str, ...]) -> None:
-        try:
-            await self.guard.check(url)
-        except OutboundRefused as exc:
-            fields: dict[str, Any] = {where[-1]: [str(exc)]}
-            for name in reversed(where[:-1]):
-                fields = {name: fields}
-            raise InvalidTarget(f"{'.'.join(where)}: {exc}", fields) from None
-
-    # -- webhooks ----------------------------------------------------------------------------
-
-    async def create_endpoint(self, data: dict[str, Any]) -> WebhookEndpoint:
-        await self._check_url(data["url"], ("url",))
-        endpoint = WebhookEndpoint(
-            id=new_id(), url=data["url"], secret=new_token(WEBHOOK_SECRET_PREFIX),
-            events=frozenset(data["events"]), matches=frozenset(data["matches"]),
-            description=data.get("description", ""),
-        )
-        await self._guarded(self.store.put_endpoint(endpoint))
-        self._endpoints_changed()
-        return endpoint
-
-    async def endpoints(self) -> list[WebhookEndpoint]:
-        result: list[WebhookEndpoint] = await self._guarded(self.store.list_endpoints())
-        return result
-
-    async def endpoint(self, endpoint_id: str) -> WebhookEndpoint:
-        found = await self._guarded(self.store.get_endpoint(endpoint_id))
-        if found is None:
-            raise NotFound(f"no webhook endpoint {endpoint_id!r}")
-        return found
-
-    async def delete_endpoint(self, endpoint_id: str) -> None:
-        if not await self._guarded(self.store.delete_endpoint(endpoint_id)):
-            raise NotFound(f"no webhook endpoint {endpoint_id!r}")
-        self._endpoints_changed()
-
-    async def deliveries(self, endpoint_id: str) -> dict[str, Any]:
-        endpoint = await self.endpoint(endpoint_id)
-        attempts = await self._guarded(self.store.attempts(endpoint_id))
-        pending = await self._guarded(self.store.queue_length(endpoint_id))
-        return {"endpoint": endpoint.view(), "pending": pending, "deliveries": attempts}
-
     def _endpoints_changed(self) -> None:
         if self.notifier is not None:
             self.notifier.endpoints_changed()
 
-    async def _guarded(self, operation: Any) -> Any:
-        try:
-            return await operation
-        except (RedisError, OSError) as exc:
-            raise NotifyUnavailable("the notification store is unreachable; retry shortly") from exc
+    async def _guarded(self, operation: Awaitable[Any]) -> Any:
+        return await guarded(operation)

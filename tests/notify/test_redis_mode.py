@@ -127,6 +127,35 @@ async def test_push_limits_hold_across_instances(redis: RedisServer) -> None:
             await instance.close()
 
 
+async def test_enabling_on_either_instance_resumes_delivery(pair: tuple[Instance, Instance]) -> None:
+    """Paused and enabled through the instance that does not deliver: the one that does
+    picks the outbox up (its sweep) and sends what waited, in order, once."""
+    first, second = pair
+    receiver = await WebhookReceiver().start()
+    try:
+        await first.create_match("cup", kickoff=False)
+        status, hook, _ = await first.request("POST", "/api/webhooks", {"url": receiver.url})
+        assert status == 201, hook
+        receiver.secret = hook["secret"]
+        await first.post("cup", {"type": "period_start"})
+        await receiver.wait_for(lambda: len(receiver.received) == 1, timeout=15)
+        follower = second if _leads(first) else first
+        status, paused, _ = await follower.request("PATCH", f"/api/webhooks/{hook['id']}", {"enabled": False})
+        assert status == 200 and paused["disabled"], paused
+        await asyncio.sleep(2.5)  # the leader's endpoint list is cached for 2 s
+        for _ in range(3):
+            await follower.post("cup", {"type": "goal", "team": "home"})
+        await asyncio.sleep(0.5)
+        assert len(receiver.received) == 1
+        status, enabled, _ = await follower.request("PATCH", f"/api/webhooks/{hook['id']}", {"enabled": True})
+        assert status == 200 and enabled["disabled"] is None
+        await receiver.wait_for(lambda: len(receiver.received) == 4, timeout=15)
+        await asyncio.sleep(0.5)
+        assert receiver.seqs("cup") == [1, 2, 3, 4] and receiver.bad_signatures == 0
+    finally:
+        await receiver.stop()
+
+
 def _leads(instance: Instance) -> Any:
     from scoreboard.web.api.push import NOTIFY_KEY
 

@@ -1,5 +1,5 @@
-"""The two notify stores side by side (SQLite and a real Redis): what the push limits count, and
-a renewed subscription surviving the 410 of its old endpoint."""
+"""The two notify stores side by side (SQLite and a real Redis): what the push limits count, a
+renewed subscription surviving the 410 of its old endpoint, outbox expiry and endpoint updates."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -10,7 +10,7 @@ import pytest
 
 from redis_server import RedisServer, require_redis
 from scoreboard.notify.errors import SubscriptionsFull, TooManySubscriptions
-from scoreboard.notify.models import PushSubscription, new_id
+from scoreboard.notify.models import PushSubscription, QueuedDelivery, WebhookEndpoint, new_id
 from scoreboard.notify.store.base import NotifyStore, SubscriptionCaps
 from scoreboard.notify.store.redis import RedisNotifyStore
 from scoreboard.notify.store.sqlite import SqliteNotifyStore
@@ -71,3 +71,26 @@ async def test_caps_count_what_exists_and_replacing_takes_no_place(store: Notify
     await store.delete_subscriptions([second.id])
     assert await store.count_for_client("c1") == 1 and await store.count_subscriptions() == 2
     await store.put_subscription(subscription("c"), caps)
+
+
+async def test_an_outbox_drops_only_what_was_queued_before_the_cut(store: NotifyStore) -> None:
+    """queue_expire pops the old head of an outbox and says which; the rest stays in order."""
+    endpoint = WebhookEndpoint(id="e", url="https://hooks.example/in", secret="s")
+    await store.put_endpoint(endpoint)
+    await store.enqueue([QueuedDelivery("e", "m", seq, f"m:{seq}", "{}", first_at=float(seq)) for seq in range(1, 6)])
+    expired = await store.queue_expire("e", before=3.5)
+    assert expired.count == 3 and expired.first is not None and expired.last is not None
+    assert (expired.first.seq, expired.last.seq) == (1, 3)
+    head = await store.queue_head("e")
+    assert head is not None and head.seq == 4 and await store.queue_length("e") == 2
+    assert (await store.queue_expire("e", before=3.5)).count == 0
+
+
+async def test_an_endpoint_update_applies_to_what_is_stored(store: NotifyStore) -> None:
+    """update_endpoint changes the stored record (not a stale copy) and says when there is none."""
+    await store.put_endpoint(WebhookEndpoint(id="e", url="https://hooks.example/in", secret="s"))
+    await store.update_endpoint("e", lambda e: e.disabled("down"))
+    updated = await store.update_endpoint("e", lambda e: replace(e, url="https://hooks.example/new"))
+    assert updated is not None and updated.disabled_reason == "down" and updated.url.endswith("/new")
+    assert await store.get_endpoint("e") == updated
+    assert await store.update_endpoint("missing", lambda e: e) is None

@@ -18,6 +18,15 @@ ATTEMPTS_KEPT = 100
 
 
 @dataclass(frozen=True)
+class Expired:
+    """Deliveries an outbox dropped as too old: how many, and the first and last of them."""
+
+    count: int = 0
+    first: QueuedDelivery | None = None
+    last: QueuedDelivery | None = None
+
+
+@dataclass(frozen=True)
 class SubscriptionCaps:
     """How many push subscriptions may exist: in all, and made from one client (0: no cap)."""
 
@@ -88,6 +97,13 @@ class NotifyStore(Protocol):
     async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         ...
 
+    async def update_endpoint(
+        self, endpoint_id: str, change: Callable[[WebhookEndpoint], WebhookEndpoint],
+    ) -> WebhookEndpoint | None:
+        """Store `change(current)` in place of the endpoint, atomically (a change made at the
+        same time elsewhere, e.g. the deliverer disabling it, is not lost); the stored result,
+        or None when there is no such endpoint."""
+
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         """Every endpoint, oldest first."""
 
@@ -110,6 +126,9 @@ class NotifyStore(Protocol):
 
     async def queue_clear(self, endpoint_id: str) -> None:
         ...
+
+    async def queue_expire(self, endpoint_id: str, before: float) -> Expired:
+        """Drop the deliveries queued (first_at) before the Unix time `before`."""
 
     async def queue_length(self, endpoint_id: str) -> int:
         ...

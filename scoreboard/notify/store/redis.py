@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from ...settings import Settings
 from ..models import PushSubscription, QueuedDelivery, WebhookEndpoint, team_key
-from .base import ATTEMPTS_KEPT, SubscriptionCaps
+from .base import ATTEMPTS_KEPT, Expired, SubscriptionCaps
 
 # Queue a delivery unless a newer or equal seq of its match was queued before for the endpoint:
 # the feed may hand an event over again after a crash, and a re-queued old event would
@@ -34,6 +34,21 @@ if mark >= tonumber(ARGV[2]) then return 0 end
 redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
 return redis.call('rpush', KEYS[1], ARGV[3])
 """
+# Pop deliveries queued before ARGV[1] off the head of an outbox (it is in queueing order), at
+# most ARGV[2] per call so one call never holds Redis long; returns {count, first, last}.
+EXPIRE = """
+local count, first, last = 0, false, false
+while count < tonumber(ARGV[2]) do
+  local head = redis.call('lindex', KEYS[1], 0)
+  if not head or cjson.decode(head)['first_at'] >= tonumber(ARGV[1]) then break end
+  redis.call('lpop', KEYS[1])
+  count = count + 1
+  first = first or head
+  last = head
+end
+return {count, first or '', last or ''}
+"""
+EXPIRE_BATCH = 500
 # One subscription fewer for a client; its field goes when none is left.
 UNCOUNT = """
 if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then redis.call('hdel', KEYS[1], ARGV[1]) end
@@ -184,6 +199,24 @@ class RedisNotifyStore:
         raw = await self.redis.hget(self.key("hooks"), endpoint_id)
         return WebhookEndpoint.from_json(raw) if raw else None
 
+    async def update_endpoint(
+        self, endpoint_id: str, change: Callable[[WebhookEndpoint], WebhookEndpoint],
+    ) -> WebhookEndpoint | None:
+        hooks = self.key("hooks")
+
+        async def run(pipe: Any) -> WebhookEndpoint | None:
+            raw = await pipe.hget(hooks, endpoint_id)
+            if not raw:
+                return None
+            updated = change(WebhookEndpoint.from_json(raw))
+            pipe.multi()
+            pipe.hset(hooks, endpoint_id, updated.to_json())
+            return updated
+
+        # WATCH the hash: a write to it in between (another instance) runs `change` again.
+        result: WebhookEndpoint | None = await self.redis.transaction(run, hooks, value_from_callable=True)
+        return result
+
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         rows = await self.redis.hvals(self.key("hooks"))
         return sorted((WebhookEndpoint.from_json(r) for r in rows), key=lambda e: (e.created_at, e.id))
@@ -217,6 +250,18 @@ class RedisNotifyStore:
 
     async def queue_clear(self, endpoint_id: str) -> None:
         await self.redis.delete(self.key("hook-queue", endpoint_id))
+
+    async def queue_expire(self, endpoint_id: str, before: float) -> Expired:
+        count, first, last = 0, None, None
+        while True:
+            popped, head, tail = await self.redis.eval(
+                EXPIRE, 1, self.key("hook-queue", endpoint_id), repr(before), EXPIRE_BATCH)
+            if popped:
+                count += int(popped)
+                first = first or QueuedDelivery.from_json(head)
+                last = QueuedDelivery.from_json(tail)
+            if int(popped) < EXPIRE_BATCH:
+                return Expired(count, first, last)
 
     async def queue_length(self, endpoint_id: str) -> int:
         return int(await self.redis.llen(self.key("hook-queue", endpoint_id)))

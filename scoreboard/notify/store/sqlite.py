@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..models import PushSubscription, QueuedDelivery, WebhookEndpoint, team_key
-from .base import ATTEMPTS_KEPT, SubscriptionCaps
+from .base import ATTEMPTS_KEPT, Expired, SubscriptionCaps
 from .sqlite_thread import SqliteThread
 
 SCHEMA = """
@@ -190,6 +190,20 @@ class SqliteNotifyStore:
             "SELECT record FROM webhook_endpoints WHERE id = ?", (endpoint_id,)).fetchone())
         return WebhookEndpoint.from_json(row[0]) if row else None
 
+    async def update_endpoint(
+        self, endpoint_id: str, change: Callable[[WebhookEndpoint], WebhookEndpoint],
+    ) -> WebhookEndpoint | None:
+        def run(conn: sqlite3.Connection) -> WebhookEndpoint | None:
+            row = conn.execute("SELECT record FROM webhook_endpoints WHERE id = ?", (endpoint_id,)).fetchone()
+            if row is None:
+                return None
+            updated = change(WebhookEndpoint.from_json(row[0]))
+            conn.execute("UPDATE webhook_endpoints SET record = ? WHERE id = ?", (updated.to_json(), endpoint_id))
+            return updated
+
+        result: WebhookEndpoint | None = await self._db.write(run)
+        return result
+
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         rows = await self._db.read(lambda c: c.execute("SELECT record FROM webhook_endpoints").fetchall())
         endpoints = [WebhookEndpoint.from_json(r[0]) for r in rows]
@@ -239,6 +253,21 @@ class SqliteNotifyStore:
 
     async def queue_clear(self, endpoint_id: str) -> None:
         await self._db.write(lambda c: c.execute("DELETE FROM webhook_queue WHERE endpoint_id = ?", (endpoint_id,)))
+
+    async def queue_expire(self, endpoint_id: str, before: float) -> Expired:
+        def run(conn: sqlite3.Connection) -> Expired:
+            where = "endpoint_id = ? AND json_extract(record, '$.first_at') < ?"
+            count, first, last = conn.execute(
+                f"SELECT count(*), min(pos), max(pos) FROM webhook_queue WHERE {where}", (endpoint_id, before),
+            ).fetchone()
+            if not count:
+                return Expired()
+            ends = dict(conn.execute("SELECT pos, record FROM webhook_queue WHERE pos IN (?, ?)", (first, last)))
+            conn.execute(f"DELETE FROM webhook_queue WHERE {where}", (endpoint_id, before))
+            return Expired(count, QueuedDelivery.from_json(ends[first]), QueuedDelivery.from_json(ends[last]))
+
+        result: Expired = await self._db.write(run)
+        return result
 
     async def queue_length(self, endpoint_id: str) -> int:
         row = await self._db.read(lambda c: c.execute(
