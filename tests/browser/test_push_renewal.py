@@ -196,7 +196,8 @@ def test_a_page_visit_sends_a_subscription_the_browser_replaced_without_telling(
     push_server: ServerProcess, push_service: ThreadedPushService, browser: Any,
 ) -> None:
     """No pushsubscriptionchange (not every browser fires it): the next visit to a match page
-    finds the browser holds another subscription and sends it; the goal goes there."""
+    finds the browser holds another subscription and sends it; the goal goes there. (And a
+    followed team's match counts as covered by pushes.)"""
     server = push_server
     match_id = server.create_match("Argentina", "France", unique_id("visit"))["id"]
     server.post(match_id, {"type": "period_start"})
@@ -214,6 +215,9 @@ def test_a_page_visit_sends_a_subscription_the_browser_replaced_without_telling(
         page.locator(".follow-toggle").first.click()
         expect(page.locator(".follow-toggle").first).to_have_text("Following Argentina")
         made = page.evaluate(RECORD)
+        # Pushes cover this match now (Argentina is followed): the page skips its own hidden-tab alert.
+        covers = "id => import('/static/push.js').then(m => m.pushCovers(id))"
+        assert page.evaluate(covers, match_id) is True and page.evaluate(covers, "another-match") is False
         page.evaluate("held => localStorage.setItem('test.held', JSON.stringify(held))", replaced)
         page.reload()
         wait_until(lambda: page.evaluate(RECORD)["endpoint"] == replaced["endpoint"], "the visit to send it")
