@@ -142,7 +142,15 @@ class Settings:
     push_concurrency: int = _opt("push requests in flight per sender")
     push_processes: int = _opt("sender processes for pushes (0: send from the server's own loop)")
     push_nice: int = _opt("how much lower the sender processes' CPU priority is than the server's (0-19)")
-    webhook_max_age: float = _opt("seconds a webhook delivery is retried before its endpoint is disabled")
+    push_subscribe_rate: float = _opt(
+        "push subscription requests (POST/PUT) per second per client address, sustained (0 = no limit)")
+    push_subscribe_burst: int = _opt("push subscription requests one client address may make at once")
+    push_max_per_client: int = _opt("push subscriptions made from one client address that may exist at once (0 = no limit)")
+    push_max_subscriptions: int = _opt("push subscriptions the service keeps in all; then 507 (0 = no limit)")
+    push_max_matches: int = _opt("matches one push subscription may follow")
+    push_max_teams: int = _opt("teams one push subscription may follow")
+    webhook_max_age: float = _opt(
+        "seconds a failing webhook delivery is retried before its endpoint is disabled; what a disabled endpoint's outbox keeps")
     webhook_timeout: float = _opt("seconds a webhook receiver has to answer")
 
     def __post_init__(self) -> None:
@@ -185,9 +193,12 @@ class Settings:
         self._check_notify()
 
     def _check_notify(self) -> None:
-        for name in ("push_ttl", "push_concurrency"):
+        for name in ("push_ttl", "push_concurrency", "push_subscribe_burst", "push_max_matches", "push_max_teams"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
+        for name in ("push_subscribe_rate", "push_max_per_client", "push_max_subscriptions"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.push_processes < 0:
             raise SettingsError("push_processes: must be 0 (the server's loop) or more")
         if not 0 <= self.push_nice <= 19:

@@ -1,9 +1,14 @@
 // Web Push on the match page: "Notify me" (this match) and "Follow <team>" (every match of
-// that team). One browser has one push subscription for the site; what it follows is kept
-// in localStorage with the subscription's id and token, and sent whole on each change.
+// that team). One browser has one push subscription for the site; its record (id, token,
+// what it follows) lives in IndexedDB, shared with the service worker (push-sync.js), and is
+// copied to localStorage for the page's synchronous reads; it is sent whole on each change.
 // Kept apart from the page's other scripts so the page design can change around it.
 
+import "./push-sync.js";
+
 const STORE_KEY = "scoreboard.push";
+const push = self.scoreboardPush;
+let openMatch = null;  // {id, teams} of the page's match: pushes for a followed team cover it too
 
 /** What stops Web Push here, in words a fan understands, or null when it can work. */
 export function pushBlocker() {
@@ -19,64 +24,97 @@ export function pushBlocker() {
   return null;
 }
 
+const EMPTY = { id: null, token: null, matches: [], teams: [], endpoint: null };
+
+/** The page's copy of the record (localStorage: read synchronously when painting). */
 function saved() {
   try {
-    const state = JSON.parse(localStorage.getItem(STORE_KEY) || "null");
-    if (state && Array.isArray(state.matches) && Array.isArray(state.teams)) return state;
-  } catch { /* a broken entry is replaced below */ }
-  return { id: null, token: null, matches: [], teams: [] };
+    return push.normal(JSON.parse(localStorage.getItem(STORE_KEY) || "null")) || { ...EMPTY };
+  } catch {
+    return { ...EMPTY };  // a broken entry is replaced on the next save
+  }
 }
 
-function save(state) {
-  localStorage.setItem(STORE_KEY, JSON.stringify(state));
+function keepCopy(record) {
+  localStorage.setItem(STORE_KEY, JSON.stringify(push.normal(record)));
 }
 
-/** Whether pushes already cover this match (the page then skips its own hidden-tab alert). */
+/** A changed record: the page's copy, IndexedDB for the worker, and the site's other pages. */
+async function save(record) {
+  keepCopy(record);
+  try {
+    await push.write(record);
+  } catch (err) {
+    // No IndexedDB here (some private modes): pushes still work; only a renewal by the
+    // worker cannot happen, and the next visit's check (reconcile) covers that.
+    console.info("scoreboard: push record not kept for the service worker", err);
+  }
+  push.announce(record);
+}
+
+/** Whether pushes already cover this match (the page then skips its own hidden-tab alert):
+ * it is followed, or it is the open match and one of its teams is. */
 export function pushCovers(matchId) {
   const state = saved();
-  return Boolean(state.id) && state.matches.includes(matchId);
+  if (!state.id) return false;
+  if (state.matches.includes(matchId)) return true;
+  const followed = new Set(state.teams.map(teamKey));
+  return Boolean(openMatch) && matchId === openMatch.id && openMatch.teams.some((team) => followed.has(teamKey(team)));
 }
 
-function keyBytes(base64url) {
-  const padded = (base64url + "=".repeat((4 - (base64url.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+/** Teams are followed by name, as the server matches them: case and spacing do not count. */
+function teamKey(name) {
+  return String(name).trim().split(/\s+/).join(" ").toLowerCase();
 }
 
-async function browserSubscription() {
-  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+async function registration() {
+  // updateViaCache "none": the worker's importScripts (push-sync.js) are never taken stale from the HTTP cache.
+  const registered = await navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" });
   await navigator.serviceWorker.ready;
-  const existing = await registration.pushManager.getSubscription();
-  if (existing) return existing;
-  const answer = await fetch("/api/push/key");
-  if (!answer.ok) throw new Error("the server has no push key right now");
-  const { public_key: key } = await answer.json();
-  return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+  return registered;
 }
 
-/** Send the whole state to the server: create, replace or delete the subscription. */
-async function sync(state, subscription) {
+function viewerQuery() {
   const viewerToken = new URLSearchParams(location.search).get("token");
-  const query = viewerToken ? `?token=${encodeURIComponent(viewerToken)}` : "";
-  const body = JSON.stringify({ subscription: subscription.toJSON(), matches: state.matches, teams: state.teams });
-  const json = { "Content-Type": "application/json" };
-  if (state.id && !state.matches.length && !state.teams.length) {
-    await fetch(`/api/push/subscriptions/${state.id}`, {
-      method: "DELETE", headers: { Authorization: `Bearer ${state.token}` },
-    });
-    return { ...state, id: null, token: null };
+  return viewerToken ? `?token=${encodeURIComponent(viewerToken)}` : "";
+}
+
+/**
+ * Bring the page's copy in step with IndexedDB (the worker may have renewed the subscription
+ * while no page was open), then check the browser still holds the subscription the server
+ * has: not every browser fires pushsubscriptionchange when it replaces one, and a renewal
+ * the worker tried offline is lost, so an endpoint that changed is sent from here too.
+ * Quiet: it only ever repairs.
+ */
+async function reconcile(paint) {
+  const stored = await push.read();
+  const copy = saved();
+  if (stored) {
+    if (JSON.stringify(stored) !== JSON.stringify(copy)) keepCopy(stored);
+  } else if (copy.id) {
+    await push.write(copy);  // a record from before the worker kept one
   }
-  if (state.id) {
-    const answer = await fetch(`/api/push/subscriptions/${state.id}${query}`, {
-      method: "PUT", headers: { ...json, Authorization: `Bearer ${state.token}` }, body,
-    });
-    if (answer.ok) return state;
-    if (answer.status !== 404 && answer.status !== 403) throw await problem(answer);
-    // Gone (the push service expired it, or the server lost it): subscribe again.
-  }
-  const answer = await fetch(`/api/push/subscriptions${query}`, { method: "POST", headers: json, body });
-  if (!answer.ok) throw await problem(answer);
-  const made = await answer.json();
-  return { ...state, id: made.id, token: made.token };
+  paint();
+  const record = saved();
+  if (!record.id || pushBlocker() || Notification.permission !== "granted") return;
+  const existing = await navigator.serviceWorker.getRegistration("/");
+  if (!existing) return;
+  const held = await existing.pushManager.getSubscription();
+  if (held && held.endpoint === record.endpoint) return;
+  const subscription = await push.browserSubscription(existing.pushManager, held);
+  await save(await push.send(record, subscription, viewerQuery()));
+  paint();
+}
+
+function listenForChanges(paint) {
+  if (!("BroadcastChannel" in self)) return;
+  const channel = new BroadcastChannel(push.CHANNEL);
+  channel.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "record") {
+      keepCopy(event.data.record);
+      paint();
+    }
+  });
 }
 
 /** A failure to subscribe, in words a fan understands. */
@@ -91,19 +129,11 @@ function explain(err) {
   return `Could not turn notifications on: ${(err && err.message) || err}`;
 }
 
-async function problem(answer) {
-  try {
-    const { error } = await answer.json();
-    return new Error(error.message);
-  } catch {
-    return new Error(`the server answered ${answer.status}`);
-  }
-}
-
 /** Wire the page's push buttons (`[data-push]`) and its status line (`.push-status`). */
 export function setupPush(root, match) {
   const buttons = [...root.querySelectorAll("[data-push]")];
   const status = root.querySelector(".push-status");
+  openMatch = { id: match.id, teams: [match.home, match.away].filter(Boolean) };
   if (!buttons.length) return;
   const say = (text) => {
     if (!status) return;
@@ -128,6 +158,10 @@ export function setupPush(root, match) {
   paint();
   const blocked = pushBlocker();
   if (blocked) say(blocked);
+  if (!blocked) {
+    listenForChanges(paint);
+    reconcile(paint).catch((err) => console.info("scoreboard: push subscription not checked", err));
+  }
 
   for (const button of buttons) {
     button.addEventListener("click", async () => {
@@ -148,8 +182,8 @@ export function setupPush(root, match) {
         const adding = !(state.id && items.includes(name));
         if (adding && !items.includes(name)) items.push(name);
         if (!adding) items.splice(items.indexOf(name), 1);
-        const next = await sync(state, await browserSubscription());
-        save(next);
+        const registered = await registration();
+        await save(await push.send(state, await push.browserSubscription(registered.pushManager), viewerQuery()));
         say(adding
           ? (button.dataset.push === "team"
             ? `You will get ${name}'s goals and results, even with this page closed.`

@@ -1,6 +1,9 @@
 // Scoreboard's service worker (served at /sw.js, scope "/"): shows each Web Push as a
-// notification and, on a click, focuses the match page if it is open or opens it.
+// notification and, on a click, focuses the match page if it is open or opens it; when the
+// browser rotates the push subscription, it renews it on the server.
 // The payload is the server's JSON: {title, body, url, tag, kind, match_id, seq, score, status}.
+
+importScripts("/static/push-sync.js");  // self.scoreboardPush: the subscription's record and server calls
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
@@ -67,4 +70,23 @@ async function focus(client) {
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   event.waitUntil(openOrFocus(samePlaceUrl(event.notification.data && event.notification.data.url)));
+});
+
+/** The browser replaced (or dropped) the push subscription: the server must get the new one,
+ * or pushes go to an endpoint that no longer delivers. Made with the server's key; what the
+ * subscription follows comes from the record the page left in IndexedDB, and the record (its
+ * new endpoint, or a new id and token if the server had deleted the old one) goes back there
+ * and to any open page. */
+async function renewSubscription(offered) {
+  const push = self.scoreboardPush;
+  const record = await push.read();
+  if (!record || !record.id) return;  // this browser follows nothing: nothing to renew
+  const subscription = await push.browserSubscription(self.registration.pushManager, offered);
+  const renewed = await push.send(record, subscription);
+  await push.write(renewed);
+  push.announce(renewed);
+}
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(renewSubscription(event.newSubscription));
 });

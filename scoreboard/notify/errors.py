@@ -1,7 +1,14 @@
 """The notify failures a client can cause; the web edge's error middleware maps them once."""
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from redis.exceptions import RedisError
+
 from ..errors import ScoreboardError
+
+T = TypeVar("T")
 
 
 class NotFound(ScoreboardError):
@@ -35,3 +42,26 @@ class NotifyUnavailable(ScoreboardError):
 
     code = "store_unavailable"
     status = 503
+
+
+class TooManySubscriptions(ScoreboardError):
+    """push_max_per_client: this client address made as many push subscriptions as it may hold."""
+
+    code = "quota_exceeded"
+    status = 429
+
+
+class SubscriptionsFull(ScoreboardError):
+    """push_max_subscriptions: the service keeps no more push subscriptions (not the client's
+    fault, so not a 4xx: 507, as a full disk would be)."""
+
+    code = "insufficient_storage"
+    status = 507
+
+
+async def guarded(operation: Awaitable[T]) -> T:
+    """Await a store operation; a store that cannot be reached becomes NotifyUnavailable (503)."""
+    try:
+        return await operation
+    except (RedisError, OSError) as exc:
+        raise NotifyUnavailable("the notification store is unreachable; retry shortly") from exc

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from .errors import InvalidTarget
+
 MAX_URL_LENGTH = 2048
 RESOLVE_TIMEOUT = 5.0
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -115,6 +117,18 @@ class OutboundGuard:
         if not results:
             raise OutboundRefused(f"the host {host!r} does not resolve")
         return results
+
+
+async def check_target(guard: OutboundGuard, url: str, where: tuple[str, ...]) -> None:
+    """`guard.check(url)` for a URL a client gave at `where` (its path in the request body):
+    a refusal becomes InvalidTarget (422) naming that field and why."""
+    try:
+        await guard.check(url)
+    except OutboundRefused as exc:
+        fields: dict[str, Any] = {where[-1]: [str(exc)]}
+        for name in reversed(where[:-1]):
+            fields = {name: fields}
+        raise InvalidTarget(f"{'.'.join(where)}: {exc}", fields) from None
 
 
 class GuardedResolver(AbstractResolver):

@@ -1,9 +1,10 @@
 """The notifier: each event from the feed becomes queued webhook deliveries and one push job.
 
 Per event, in feed order: the webhook deliveries are queued durably (awaited, so their order
-is the feed's), then the push alert is built once and handed to the sender; the event is
-acknowledged to the feed when the sender has answered for every subscription. Subscriptions
-the push service reports gone (404/410) are deleted here.
+is the feed's; a disabled endpoint's outbox gets them too, for when it is enabled again),
+then the push alert is built once and handed to the sender; the event is acknowledged to the
+feed when the sender has answered for every subscription. Subscriptions the push service
+reports gone (404/410) are deleted here, unless renewed with a new endpoint meanwhile.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 500  # subscriptions per job handed to a sender: ~0.1 ms to pickle, small results
 ENDPOINT_CACHE_SECONDS = 2.0  # Redis mode: endpoints made on other instances show up this fast
+EXPIRE_EVERY = 60.0  # seconds between drops of what a disabled endpoint's outbox holds too long
 
 
 class Notifier:
@@ -43,6 +45,7 @@ class Notifier:
         self._on_push = on_push or (lambda outcome, count: None)
         self._endpoints: list[WebhookEndpoint] = []
         self._endpoints_read = 0.0
+        self._expired_at: dict[str, float] = {}  # disabled endpoint id -> when its outbox was last trimmed
         self._job_ids = 0
         self.pushes_in_flight = 0
 
@@ -91,7 +94,7 @@ class Notifier:
         finally:
             self.pushes_in_flight -= count
         sent = sum(r.sent for r in results)
-        gone = [sub_id for r in results for sub_id in r.gone]
+        gone = [pair for r in results for pair in r.gone]
         failed = [f for r in results for f in r.failed]
         for outcome, number in (("sent", sent), ("gone", len(gone)), ("failed", len(failed)),
                                 ("stale", sum(r.stale for r in results)),
@@ -99,7 +102,7 @@ class Notifier:
             if number:
                 self._on_push(outcome, number)
         if gone:
-            await self._store.delete_subscriptions(gone)
+            await self._store.delete_gone(gone)
         if failed:
             log.warning("push %s of %s: %d of %d failed (first: %s)", alert.kind, alert.match_id,
                         len(failed), count, failed[0][1])
@@ -127,7 +130,12 @@ class Notifier:
             for e in endpoints
         ])
         for endpoint in endpoints:
-            self._deliverer.wake(endpoint.id)
+            if endpoint.disabled_at is None:
+                self._deliverer.wake(endpoint.id)
+            elif now - self._expired_at.get(endpoint.id, 0.0) >= EXPIRE_EVERY:
+                # A disabled endpoint's outbox keeps growing; what it holds past max_age goes.
+                self._expired_at[endpoint.id] = now
+                await self._deliverer.expire(endpoint.id)
 
     async def _current_endpoints(self) -> list[WebhookEndpoint]:
         if time.monotonic() - self._endpoints_read > ENDPOINT_CACHE_SECONDS:

@@ -8,7 +8,9 @@ from marshmallow import Schema, fields, validate
 
 from ..domain import EVENT_TYPES
 from .alerts import ALERT_KINDS
-from .schemas import SubscribeSchema, UpdateSubscriptionSchema, WebhookCreateSchema
+from .schemas import (
+    RotateSecretSchema, SubscribeSchema, UpdateSubscriptionSchema, WebhookCreateSchema, WebhookUpdateSchema,
+)
 
 
 class PushKeySchema(Schema):
@@ -44,7 +46,9 @@ class WebhookSchema(Schema):
     description = fields.String(required=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     disabled = fields.Nested(WebhookDisabledSchema, required=True, allow_none=True,
-                             metadata={"description": "null while deliveries are made"})
+                             metadata={"description": "null while deliveries are made; PATCH enabled=true resumes"})
+    previous_secret_expires_at = fields.String(required=True, allow_none=True, metadata={
+        "format": "date-time", "description": "after a rotation: until when the old secret signs too (a second v1)"})
 
 
 class WebhookCreatedSchema(WebhookSchema):
@@ -65,7 +69,9 @@ class DeliveryAttemptSchema(Schema):
     status = fields.Integer(required=True, allow_none=True, metadata={"description": "the receiver's HTTP status"})
     error = fields.String(required=True, allow_none=True)
     duration_ms = fields.Float(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(("delivered", "retrying", "gave_up")))
+    outcome = fields.String(required=True, validate=validate.OneOf(("delivered", "retrying", "gave_up", "expired")),
+                            metadata={"description": "gave_up: the endpoint was disabled; expired: deliveries "
+                                                     "queued over webhook_max_age ago were dropped (error says how many)"})
 
 
 class WebhookDeliveriesSchema(Schema):
@@ -123,11 +129,15 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "description": ("`subscription` is the browser's PushSubscription JSON. Its endpoint must be "
                             "https on a public address. A private match needs its viewer token "
                             "(`?token=` or `Authorization: Bearer`). A browser subscribing again "
-                            "replaces its earlier subscription."),
+                            "replaces its earlier subscription. Limits (README \"Security\"): requests "
+                            "per client address (429 `rate_limited` with Retry-After), subscriptions made "
+                            "from one address (429 `quota_exceeded`) and in all (507 `insufficient_storage`), "
+                            "matches and teams per subscription (422)."),
             "operationId": "createPushSubscription",
             "security": [{}, {"viewerToken": []}],
             "requestBody": {"required": True, "content": _json(SubscribeSchema)},
-            "responses": {**_ok(201, "Subscribed; keep the token", "PushSubscriptionCreated"), **_errors(*BODY_ERRORS)},
+            "responses": {**_ok(201, "Subscribed; keep the token", "PushSubscriptionCreated"),
+                          **_errors(*BODY_ERRORS, 429, 507)},
         },
     },
     "/api/push/subscriptions/{subscription_id}": {
@@ -138,10 +148,13 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "put": {
             "summary": "Change what a push subscription follows (or renew its browser keys)",
+            "description": ("The whole choice, as on POST. `subscription`, when given, is the browser's "
+                            "renewed PushSubscription (the service worker sends it on "
+                            "`pushsubscriptionchange`). Rate limited per client address like POST."),
             "operationId": "updatePushSubscription", "security": SUBSCRIPTION_SECURITY,
             "parameters": [SUBSCRIPTION_ID],
             "requestBody": {"required": True, "content": _json(UpdateSubscriptionSchema)},
-            "responses": {**_ok(200, "The subscription", "PushSubscriptionView"), **_errors(*BODY_ERRORS)},
+            "responses": {**_ok(200, "The subscription", "PushSubscriptionView"), **_errors(*BODY_ERRORS, 429)},
         },
         "delete": {
             "summary": "Unsubscribe", "operationId": "deletePushSubscription", "security": SUBSCRIPTION_SECURITY,
@@ -168,10 +181,31 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "security": OPERATOR, "parameters": [WEBHOOK_ID],
             "responses": {**_ok(200, "The endpoint", "Webhook"), **_errors(*MANAGE_ERRORS)},
         },
+        "patch": {
+            "summary": "Change a webhook endpoint, or pause and resume it",
+            "description": ("Fields left out stay. `{\"enabled\": true}` resumes a disabled endpoint: its "
+                            "outbox (events keep joining it while disabled) is sent in order, except what was "
+                            "queued over `webhook_max_age` ago, which is dropped and listed as an `expired` "
+                            "attempt. `{\"enabled\": false}` pauses it the same way."),
+            "operationId": "updateWebhook", "security": OPERATOR, "parameters": [WEBHOOK_ID],
+            "requestBody": {"required": True, "content": _json(WebhookUpdateSchema)},
+            "responses": {**_ok(200, "The endpoint", "Webhook"), **_errors(*BODY_ERRORS)},
+        },
         "delete": {
             "summary": "Delete a webhook endpoint and its queue", "operationId": "deleteWebhook",
             "security": OPERATOR, "parameters": [WEBHOOK_ID],
             "responses": {**_no_content("Deleted"), **_errors(*MANAGE_ERRORS)},
+        },
+    },
+    "/api/webhooks/{webhook_id}/rotate-secret": {
+        "post": {
+            "summary": "Give a webhook endpoint a new secret",
+            "description": ("The answer shows the new secret once. For `previous_valid_for` seconds (default "
+                            "24 h, 0 = none) deliveries carry a `v1` for the new secret and one for the old, "
+                            "so the receiver can switch without refusing any."),
+            "operationId": "rotateWebhookSecret", "security": OPERATOR, "parameters": [WEBHOOK_ID],
+            "requestBody": {"required": False, "content": _json(RotateSecretSchema)},
+            "responses": {**_ok(200, "Rotated; keep the new secret", "WebhookCreated"), **_errors(*BODY_ERRORS)},
         },
     },
     "/api/webhooks/{webhook_id}/deliveries": {
@@ -196,4 +230,6 @@ EXAMPLES: dict[tuple[str, str], list[Any]] = {
     ("/api/push/subscriptions/{subscription_id}", "put"): [{"teams": ["Argentina", "France"]}],
     ("/api/webhooks", "post"): [{"url": "https://club.example/hooks/scores", "events": ["goal", "retract"],
                                  "matches": ["arg-fra"]}],
+    ("/api/webhooks/{webhook_id}", "patch"): [{"enabled": True}],
+    ("/api/webhooks/{webhook_id}/rotate-secret", "post"): [{"previous_valid_for": 3600}],
 }

@@ -5,6 +5,7 @@ the OpenAPI document (openapi.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -12,14 +13,14 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from ..domain import EVENT_TYPES, MATCH_ID_PATTERN
 from .alerts import ALERT_KINDS
 from .guard import MAX_URL_LENGTH
+from .models import team_key
 
+# Webhooks: an endpoint names matches in a list of this length at most. Push subscriptions
+# have their own caps, settings (push_max_matches, push_max_teams), checked by `check_caps`.
 MAX_MATCHES = 100
-MAX_TEAMS = 50
-MATCH_IDS = fields.List(
-    fields.String(validate=validate.Regexp(MATCH_ID_PATTERN, error="not a match id")),
-    load_default=list, validate=validate.Length(max=MAX_MATCHES),
-    metadata={"description": "match ids"},
-)
+MATCH_ID = fields.String(validate=validate.Regexp(MATCH_ID_PATTERN, error="not a match id"))
+MATCH_IDS = fields.List(MATCH_ID, load_default=list, validate=validate.Length(max=MAX_MATCHES),
+                        metadata={"description": "match ids"})
 
 
 class BrowserKeysSchema(Schema):
@@ -45,10 +46,11 @@ class BrowserSubscriptionSchema(Schema):
 
 def _choice_fields() -> dict[str, Any]:
     return {
-        "matches": MATCH_IDS,
+        "matches": fields.List(MATCH_ID, load_default=list, metadata={
+            "description": "match ids (at most push_max_matches: 100 by default)"}),
         "teams": fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list,
-                             validate=validate.Length(max=MAX_TEAMS),
-                             metadata={"description": "team names: every match of these teams"}),
+                             metadata={"description": "team names: every match of these teams "
+                                                      "(at most push_max_teams: 20 by default)"}),
         "events": fields.List(fields.String(validate=validate.OneOf(ALERT_KINDS)),
                               load_default=lambda: list(ALERT_KINDS), validate=validate.Length(min=1),
                               metadata={"description": "alert kinds (default: all)"}),
@@ -83,16 +85,63 @@ class WebhookCreateSchema(Schema):
     description = fields.String(load_default="", validate=validate.Length(max=200))
 
 
-def _dedupe(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+class WebhookUpdateSchema(Schema):
+    """PATCH: the fields to change; `enabled: true` resumes a disabled endpoint."""
+
+    url = fields.String(validate=validate.Length(min=1, max=MAX_URL_LENGTH),
+                        metadata={"description": "https URL that receives the signed POSTs"})
+    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
+                         metadata={"description": "event types (empty: every type)"})
+    matches = fields.List(MATCH_ID, validate=validate.Length(max=MAX_MATCHES),
+                          metadata={"description": "match ids (empty: every match)"})
+    description = fields.String(validate=validate.Length(max=200))
+    enabled = fields.Boolean(metadata={
+        "description": "true: resume deliveries (the outbox within webhook_max_age, in order); "
+                       "false: pause them (events keep joining the outbox)"})
+
+    @validates_schema
+    def _something_changed(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one of url, events, matches, description, enabled", "_schema")
+
+
+MAX_PREVIOUS_VALID_FOR = 7 * 24 * 3600
+
+
+class RotateSecretSchema(Schema):
+    previous_valid_for = fields.Integer(
+        load_default=24 * 3600, validate=validate.Range(min=0, max=MAX_PREVIOUS_VALID_FOR),
+        metadata={"description": "seconds the current secret also signs deliveries (a second v1), so the "
+                                 "receiver can switch over; 0 stops it at once (a leaked secret). Default 24 h"})
+
+
+def check_caps(choice: dict[str, Any], max_matches: int, max_teams: int) -> None:
+    """What a push subscription follows fits its caps (after de-duplication); raises
+    ValidationError naming the list."""
+    problems: dict[str, list[str]] = {}
+    if len(choice.get("matches", ())) > max_matches:
+        problems["matches"] = [f"at most {max_matches} matches per subscription (follow a team instead)"]
+    if len(choice.get("teams", ())) > max_teams:
+        problems["teams"] = [f"at most {max_teams} teams per subscription"]
+    if problems:
+        raise ValidationError(problems)
+
+
+def _dedupe(values: list[str], key: Callable[[str], str] = str) -> list[str]:
+    """First of each value (by `key`), in order."""
+    first: dict[str, str] = {}
+    for value in values:
+        first.setdefault(key(value), value)
+    return list(first.values())
 
 
 def load(schema: type[Schema], data: Any) -> dict[str, Any]:
-    """Load and de-duplicate the lists (order kept); raises ValidationError."""
+    """Load and de-duplicate the lists (order kept; teams by name as followed: "Spain" and
+    "spain " are one); raises ValidationError."""
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["the body must be a JSON object"]})
     loaded: dict[str, Any] = schema().load(data)
     for name in ("matches", "teams", "events"):
         if name in loaded:
-            loaded[name] = _dedupe(loaded[name])
+            loaded[name] = _dedupe(loaded[name], team_key if name == "teams" else str)
     return loaded

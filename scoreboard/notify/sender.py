@@ -55,7 +55,9 @@ class PushJob:
 class JobResult:
     job_id: int
     sent: int = 0
-    gone: list[str] = field(default_factory=list)  # subscription ids the push service forgot
+    # (subscription id, endpoint) the push service forgot: the endpoint too, since the
+    # subscription may have been renewed with a new one while this push was under way.
+    gone: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (id, why)
     retries: int = 0
     superseded: int = 0
@@ -213,7 +215,7 @@ class PushSender:
         if outcome == "sent":
             result.sent += 1
         elif outcome == "gone":
-            result.gone.append(target[0])
+            result.gone.append((target[0], target[1]))
         elif outcome == "stale":
             result.stale += 1
         elif outcome == "failed":

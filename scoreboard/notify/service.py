@@ -1,5 +1,6 @@
-"""NotifyService: what the web edge calls for push subscriptions and webhooks, and the
-lifetime of the notifier (store, VAPID key, sender, feed, webhook deliverer).
+"""NotifyService: what the web edge calls for push subscriptions (and, as `.webhooks`, for
+webhook endpoints: endpoints.py), and the lifetime of the notifier (store, VAPID key, sender,
+feed, webhook deliverer).
 
 It knows nothing of HTTP: handlers pass validated data in and get models back; failures are
 the exceptions of notify/errors.py.
@@ -8,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -17,14 +21,15 @@ from redis.exceptions import RedisError
 from ..bridge.redis import backoff_delay
 from ..settings import Settings
 from ..store.base import EventStore
-from .errors import InvalidTarget, MissingToken, NotFound, NotifyUnavailable, WrongToken
+from .endpoints import WebhookEndpoints
+from .errors import InvalidTarget, MissingToken, NotFound, NotifyUnavailable, WrongToken, guarded
 from .feed import Feed, SqliteFeed
-from .guard import OutboundGuard, OutboundRefused
-from .models import PushSubscription, WebhookEndpoint, new_id, new_token, token_hash
+from .guard import OutboundGuard, check_target
+from .models import PushSubscription, new_id, new_token, token_hash
 from .notifier import Notifier
 from .pool import PushTransport, make_transport
 from .store import make_notify_store
-from .store.base import NotifyStore
+from .store.base import NotifyStore, SubscriptionCaps
 from .vapid import DEFAULT_SUBJECT, Vapid, generate_pem
 from .webhooks import WebhookDeliverer
 from .webpush import InvalidSubscriptionKey, check_keys
@@ -32,7 +37,6 @@ from .wire import SenderConfig
 
 log = logging.getLogger(__name__)
 SUBSCRIPTION_TOKEN_PREFIX = "pst"
-WEBHOOK_SECRET_PREFIX = "whsec"
 
 
 class NotifyService:
@@ -42,12 +46,15 @@ class NotifyService:
         self.store: NotifyStore = make_notify_store(settings)
         self.guard = OutboundGuard(settings.outbound_allow_private)
         self.deliverer = WebhookDeliverer(self.store, self.guard, settings.webhook_max_age, settings.webhook_timeout)
+        self.webhooks = WebhookEndpoints(self.store, self.guard, self.deliverer, self._endpoints_changed)
         self.feed: Feed = self._make_feed(events)
         self._events = events
         self._on_push = on_push
         self.vapid: Vapid | None = None
         self.transport: PushTransport | None = None
         self.notifier: Notifier | None = None
+        self.caps = SubscriptionCaps(total=settings.push_max_subscriptions, per_client=settings.push_max_per_client)
+        self._client_key = b""  # keys the client-address hashes; made from the VAPID key (stable, secret)
         self._task: asyncio.Task[None] | None = None
 
     def _make_feed(self, events: EventStore) -> Feed:
@@ -81,6 +88,7 @@ class NotifyService:
 
     async def _set_up(self) -> None:
         self.vapid = await self._load_vapid()
+        self._client_key = hashlib.sha256(b"scoreboard push client address\0" + self._vapid_pem.encode()).digest()
         config = SenderConfig(
             vapid_key=self._vapid_pem, vapid_subject=self.vapid.subject,
             allow_private=self.settings.outbound_allow_private, concurrency=self.settings.push_concurrency,
@@ -151,18 +159,29 @@ class NotifyService:
 
     # -- push subscriptions ------------------------------------------------------------------
 
-    async def subscribe(self, browser: dict[str, Any], choice: dict[str, Any]) -> tuple[PushSubscription, str]:
-        """A new subscription from a browser's PushSubscription JSON; returns it and its token."""
+    async def subscribe(self, browser: dict[str, Any], choice: dict[str, Any],
+                        client: str) -> tuple[PushSubscription, str]:
+        """A new subscription from a browser's PushSubscription JSON, made from the client
+        address `client`; returns it and its token. Raises TooManySubscriptions when that
+        address holds push_max_per_client, SubscriptionsFull past push_max_subscriptions."""
+        if not self._client_key:
+            raise NotifyUnavailable("notifications are starting; retry shortly")
         endpoint, p256dh, auth = await self._check_browser(browser)
         token = new_token(SUBSCRIPTION_TOKEN_PREFIX)
         subscription = PushSubscription(
             id=new_id(), endpoint=endpoint, p256dh=p256dh, auth=auth, token_hash=token_hash(token),
             matches=frozenset(choice["matches"]), teams=tuple(choice["teams"]), events=frozenset(choice["events"]),
+            client=self.client_tag(client),
         )
-        await self._guarded(self.store.put_subscription(subscription))
+        await self._guarded(self.store.put_subscription(subscription, self.caps))
         if self.transport is not None:
             self.transport.warm()
         return subscription, token
+
+    def client_tag(self, address: str) -> str:
+        """What a subscription keeps of the address it came from: a keyed hash, enough to
+        count per address and useless for finding the address again."""
+        return hmac.new(self._client_key, address.encode(), hashlib.sha256).hexdigest()[:32]
 
     async def subscription(self, subscription_id: str, token: str | None) -> PushSubscription:
         """The subscription if `token` manages it; raises MissingToken, NotFound, WrongToken."""
@@ -180,10 +199,9 @@ class NotifyService:
         endpoint, p256dh, auth = subscription.endpoint, subscription.p256dh, subscription.auth
         if browser is not None:  # the browser renewed its subscription (pushsubscriptionchange)
             endpoint, p256dh, auth = await self._check_browser(browser)
-        updated = PushSubscription(
-            id=subscription.id, endpoint=endpoint, p256dh=p256dh, auth=auth, token_hash=subscription.token_hash,
-            matches=frozenset(choice["matches"]), teams=tuple(choice["teams"]),
-            events=frozenset(choice["events"]), created_at=subscription.created_at,
+        updated = replace(
+            subscription, endpoint=endpoint, p256dh=p256dh, auth=auth, matches=frozenset(choice["matches"]),
+            teams=tuple(choice["teams"]), events=frozenset(choice["events"]),
         )
         await self._guarded(self.store.put_subscription(updated))
         return updated
@@ -193,7 +211,7 @@ class NotifyService:
 
     async def _check_browser(self, browser: dict[str, Any]) -> tuple[str, str, str]:
         endpoint = browser["endpoint"]
-        await self._check_url(endpoint, ("subscription", "endpoint"))
+        await check_target(self.guard, endpoint, ("subscription", "endpoint"))
         keys = browser["keys"]
         try:
             check_keys(keys["p256dh"], keys["auth"])
@@ -201,55 +219,9 @@ class NotifyService:
             raise InvalidTarget(str(exc), {"subscription": {"keys": [str(exc)]}}) from None
         return endpoint, keys["p256dh"], keys["auth"]
 
-    async def _check_url(self, url: str, where: tuple[str, ...]) -> None:
-        try:
-            await self.guard.check(url)
-        except OutboundRefused as exc:
-            fields: dict[str, Any] = {where[-1]: [str(exc)]}
-            for name in reversed(where[:-1]):
-                fields = {name: fields}
-            raise InvalidTarget(f"{'.'.join(where)}: {exc}", fields) from None
-
-    # -- webhooks ----------------------------------------------------------------------------
-
-    async def create_endpoint(self, data: dict[str, Any]) -> WebhookEndpoint:
-        await self._check_url(data["url"], ("url",))
-        endpoint = WebhookEndpoint(
-            id=new_id(), url=data["url"], secret=new_token(WEBHOOK_SECRET_PREFIX),
-            events=frozenset(data["events"]), matches=frozenset(data["matches"]),
-            description=data.get("description", ""),
-        )
-        await self._guarded(self.store.put_endpoint(endpoint))
-        self._endpoints_changed()
-        return endpoint
-
-    async def endpoints(self) -> list[WebhookEndpoint]:
-        result: list[WebhookEndpoint] = await self._guarded(self.store.list_endpoints())
-        return result
-
-    async def endpoint(self, endpoint_id: str) -> WebhookEndpoint:
-        found = await self._guarded(self.store.get_endpoint(endpoint_id))
-        if found is None:
-            raise NotFound(f"no webhook endpoint {endpoint_id!r}")
-        return found
-
-    async def delete_endpoint(self, endpoint_id: str) -> None:
-        if not await self._guarded(self.store.delete_endpoint(endpoint_id)):
-            raise NotFound(f"no webhook endpoint {endpoint_id!r}")
-        self._endpoints_changed()
-
-    async def deliveries(self, endpoint_id: str) -> dict[str, Any]:
-        endpoint = await self.endpoint(endpoint_id)
-        attempts = await self._guarded(self.store.attempts(endpoint_id))
-        pending = await self._guarded(self.store.queue_length(endpoint_id))
-        return {"endpoint": endpoint.view(), "pending": pending, "deliveries": attempts}
-
     def _endpoints_changed(self) -> None:
         if self.notifier is not None:
             self.notifier.endpoints_changed()
 
-    async def _guarded(self, operation: Any) -> Any:
-        try:
-            return await operation
-        except (RedisError, OSError) as exc:
-            raise NotifyUnavailable("the notification store is unreachable; retry shortly") from exc
+    async def _guarded(self, operation: Awaitable[Any]) -> Any:
+        return await guarded(operation)

@@ -10,7 +10,7 @@ from ..settings import Settings
 from .security.auth import KeyRing
 from .live.connections import ConnectionRegistry
 from .live.heartbeat import Heartbeat
-from .security.limits import ClientConnections, IngestLimiter
+from .security.limits import ClientConnections, ClientRateLimiter, IngestLimiter
 from .security.tokens import ViewerTokens
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
@@ -22,4 +22,5 @@ HEARTBEAT_KEY = web.AppKey("heartbeat", Heartbeat)
 TOKENS_KEY = web.AppKey("viewer_tokens", ViewerTokens)
 CLIENT_CONNECTIONS_KEY = web.AppKey("client_connections", ClientConnections)
 INGEST_LIMITER_KEY = web.AppKey("ingest_limiter", IngestLimiter)
+PUSH_SUBSCRIBE_LIMITER_KEY = web.AppKey("push_subscribe_limiter", ClientRateLimiter)
 CLIENT_ERRORS_KEY = web.AppKey("client_errors", ClientErrorLog)

@@ -11,7 +11,8 @@ from ops.test_openapi import response_validator
 
 
 async def test_push_and_webhook_answers_fit_the_document(notify_client: Any, push_service: PushService) -> None:
-    """Key, subscription (made, read, changed), webhook (made, listed, read, deliveries) answers validate."""
+    """Key, subscription (made, read, changed), webhook (made, listed, read, deliveries, changed,
+    rotated) answers validate."""
     client = notify_client
     spec = build_spec()
 
@@ -39,3 +40,9 @@ async def test_push_and_webhook_answers_fit_the_document(notify_client: Any, pus
     await post_events(client, "arg-fra", {"type": "period_start"})
     listing = "/api/webhooks/{webhook_id}/deliveries"
     fits(listing, "get", 200, await (await client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=AUTH)).json())
+    one_hook = f"/api/webhooks/{hook['id']}"
+    fits("/api/webhooks/{webhook_id}", "patch", 200,
+         await (await client.patch(one_hook, json={"enabled": False}, headers=AUTH)).json())
+    fits("/api/webhooks/{webhook_id}", "patch", 422, await (await client.patch(one_hook, json={}, headers=AUTH)).json())
+    rotated = await client.post(f"{one_hook}/rotate-secret", json={"previous_valid_for": 60}, headers=AUTH)
+    fits("/api/webhooks/{webhook_id}/rotate-secret", "post", 200, await rotated.json())

@@ -99,6 +99,63 @@ async def test_a_new_leader_takes_over_when_the_first_stops(redis: RedisServer) 
             await instance.close()
 
 
+async def test_push_limits_hold_across_instances(redis: RedisServer) -> None:
+    """Two instances on one Redis: a burst of 3 spent through both refuses the fourth on
+    either; two subscriptions per address made through both refuse a third on either."""
+    settings = redis_settings(redis.url, "limits:", outbound_allow_private=True, push_processes=0,
+                              push_max_per_client=2, push_subscribe_rate=0.05, push_subscribe_burst=3)
+    a = await Instance(settings).start()
+    b = await Instance(settings).start()
+    push = await PushService().start()
+    try:
+        await a.create_match("m", kickoff=False)
+
+        async def post(instance: Any, name: str) -> tuple[int, Any]:
+            status, body, _ = await instance.request("POST", "/api/push/subscriptions", {
+                "subscription": push.browser(name).subscription(), "matches": ["m"]})
+            return status, body
+
+        assert [(await post(instance, f"f{n}"))[0] for n, instance in enumerate((a, b))] == [201, 201]
+        status, body = await post(a, "f2")
+        assert status == 429 and body["error"]["code"] == "quota_exceeded"  # the cap, counted in Redis
+        for instance in (a, b):  # the burst of 3 is spent (the refused one counted too)
+            status, body = await post(instance, "f3")
+            assert status == 429 and body["error"]["code"] == "rate_limited", body
+    finally:
+        await push.stop()
+        for instance in (a, b):
+            await instance.close()
+
+
+async def test_enabling_on_either_instance_resumes_delivery(pair: tuple[Instance, Instance]) -> None:
+    """Paused and enabled through the instance that does not deliver: the one that does
+    picks the outbox up (its sweep) and sends what waited, in order, once."""
+    first, second = pair
+    receiver = await WebhookReceiver().start()
+    try:
+        await first.create_match("cup", kickoff=False)
+        status, hook, _ = await first.request("POST", "/api/webhooks", {"url": receiver.url})
+        assert status == 201, hook
+        receiver.secret = hook["secret"]
+        await first.post("cup", {"type": "period_start"})
+        await receiver.wait_for(lambda: len(receiver.received) == 1, timeout=15)
+        follower = second if _leads(first) else first
+        status, paused, _ = await follower.request("PATCH", f"/api/webhooks/{hook['id']}", {"enabled": False})
+        assert status == 200 and paused["disabled"], paused
+        await asyncio.sleep(2.5)  # the leader's endpoint list is cached for 2 s
+        for _ in range(3):
+            await follower.post("cup", {"type": "goal", "team": "home"})
+        await asyncio.sleep(0.5)
+        assert len(receiver.received) == 1
+        status, enabled, _ = await follower.request("PATCH", f"/api/webhooks/{hook['id']}", {"enabled": True})
+        assert status == 200 and enabled["disabled"] is None
+        await receiver.wait_for(lambda: len(receiver.received) == 4, timeout=15)
+        await asyncio.sleep(0.5)
+        assert receiver.seqs("cup") == [1, 2, 3, 4] and receiver.bad_signatures == 0
+    finally:
+        await receiver.stop()
+
+
 def _leads(instance: Instance) -> Any:
     from scoreboard.web.api.push import NOTIFY_KEY
 

@@ -162,3 +162,24 @@ def test_webhook_signature_checks_body_secret_and_age() -> None:
     assert not verify("whsec_y", body, header)
     assert not verify("whsec_x", b'{"seq":2}', header)
     assert not verify("whsec_x", body, signature("whsec_x", body, now - 600))
+
+
+def test_the_readme_snippet_verifies_before_and_after_a_secret_rotation() -> None:
+    """README "Webhooks" code, run as written: a header with a v1 per secret passes for either
+    secret and fails for any other, an old `t` fails, and so does a header with two `t`s."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\nimport hashlib, hmac, time\n\ndef verify(")
+    code = readme[start + len("```python\n"):readme.index("```", start + 10)]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    readme_verify = namespace["verify"]
+    assert callable(readme_verify)
+    body = b'{"seq":1}'
+    now = int(time.time())
+    both = signature(["whsec_new", "whsec_old"], body, now)
+    assert both.count("v1=") == 2 and both.startswith(f"t={now},v1=")
+    for check in (readme_verify, verify):
+        assert check("whsec_new", body, both) and check("whsec_old", body, both)
+        assert not check("whsec_other", body, both)
+        assert not check("whsec_new", body, signature(["whsec_new"], body, now - 600))
+    assert not verify("whsec_new", body, f"t={now - 600},{both}")

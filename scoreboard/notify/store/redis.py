@@ -6,6 +6,7 @@ Keys (P = settings.redis_prefix + "notify:"):
   P sub-endpoints         hash: endpoint URL -> subscription id (one subscription per browser)
   P sub-match:<match id>  set of subscription ids naming the match
   P sub-team:<team key>   set of subscription ids following the team
+  P sub-clients           hash: client hash -> subscriptions made from there (push_max_per_client)
   P hooks                 hash: endpoint id -> JSON
   P hook-queue:<id>       list: queued deliveries (JSON), head first
   P hook-marks:<id>       hash: match id -> newest seq ever queued (no event queued twice)
@@ -22,7 +23,7 @@ from redis.asyncio import Redis
 
 from ...settings import Settings
 from ..models import PushSubscription, QueuedDelivery, WebhookEndpoint, team_key
-from .base import ATTEMPTS_KEPT
+from .base import ATTEMPTS_KEPT, Expired, SubscriptionCaps
 
 # Queue a delivery unless a newer or equal seq of its match was queued before for the endpoint:
 # the feed may hand an event over again after a crash, and a re-queued old event would
@@ -32,6 +33,25 @@ local mark = tonumber(redis.call('hget', KEYS[2], ARGV[1]) or '0')
 if mark >= tonumber(ARGV[2]) then return 0 end
 redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
 return redis.call('rpush', KEYS[1], ARGV[3])
+"""
+# Pop deliveries queued before ARGV[1] off the head of an outbox (it is in queueing order), at
+# most ARGV[2] per call so one call never holds Redis long; returns {count, first, last}.
+EXPIRE = """
+local count, first, last = 0, false, false
+while count < tonumber(ARGV[2]) do
+  local head = redis.call('lindex', KEYS[1], 0)
+  if not head or cjson.decode(head)['first_at'] >= tonumber(ARGV[1]) then break end
+  redis.call('lpop', KEYS[1])
+  count = count + 1
+  first = first or head
+  last = head
+end
+return {count, first or '', last or ''}
+"""
+EXPIRE_BATCH = 500
+# One subscription fewer for a client; its field goes when none is left.
+UNCOUNT = """
+if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then redis.call('hdel', KEYS[1], ARGV[1]) end
 """
 CHUNK = 1000  # subscriptions fetched per HMGET: bounds how long one reply holds the loop
 
@@ -89,17 +109,25 @@ class RedisNotifyStore:
 
     # -- push subscriptions ------------------------------------------------------------------
 
-    async def put_subscription(self, subscription: PushSubscription) -> None:
+    async def put_subscription(self, subscription: PushSubscription, caps: SubscriptionCaps | None = None) -> None:
         old_ids = {subscription.id}
         same_endpoint = await self.redis.hget(self.key("sub-endpoints"), subscription.endpoint)
         if same_endpoint:
             old_ids.add(str(same_endpoint))
         old = await self._fetch(sorted(old_ids))
+        if caps is not None and not old:
+            counts = self.redis.pipeline(transaction=False)
+            counts.hlen(self.key("subs"))
+            counts.hget(self.key("sub-clients"), subscription.client or "-")
+            total, of_client = await counts.execute()
+            caps.check(int(total), int(of_client or 0), subscription.client)
         pipe = self.redis.pipeline(transaction=True)
         for previous in old:
             self._unindex(pipe, previous)
         pipe.hset(self.key("subs"), subscription.id, subscription.to_json())
         pipe.hset(self.key("sub-endpoints"), subscription.endpoint, subscription.id)
+        if subscription.client:
+            pipe.hincrby(self.key("sub-clients"), subscription.client, 1)
         for match_id in subscription.matches:
             pipe.sadd(self.key("sub-match", match_id), subscription.id)
         for team in subscription.teams:
@@ -120,6 +148,13 @@ class RedisNotifyStore:
         await pipe.execute()
         return len(found)
 
+    async def delete_gone(self, gone: Iterable[tuple[str, str]]) -> int:
+        endpoints = dict(gone)
+        found = await self._fetch(sorted(endpoints))
+        # A subscription renewed in between (a new endpoint) stays; the race with a renewal
+        # landing after this read is as narrow as one round trip.
+        return await self.delete_subscriptions(s.id for s in found if s.endpoint == endpoints[s.id])
+
     async def subscriptions_for(
         self, match_id: str, home: str, away: str, private: bool, kind: str,
     ) -> list[PushSubscription]:
@@ -133,6 +168,9 @@ class RedisNotifyStore:
     async def count_subscriptions(self) -> int:
         return int(await self.redis.hlen(self.key("subs")))
 
+    async def count_for_client(self, client: str) -> int:
+        return int(await self.redis.hget(self.key("sub-clients"), client) or 0)
+
     async def _fetch(self, ids: list[str]) -> list[PushSubscription]:
         found: list[PushSubscription] = []
         for start in range(0, len(ids), CHUNK):
@@ -142,8 +180,11 @@ class RedisNotifyStore:
 
     def _unindex(self, pipe: Any, subscription: PushSubscription) -> None:
         pipe.hdel(self.key("subs"), subscription.id)
-        # Only if it still points at this subscription: a newer one may own the endpoint now.
+        # Each endpoint belongs to one subscription (put_subscription removes any other), and
+        # within put_subscription's transaction the new owner's entry is written after this.
         pipe.hdel(self.key("sub-endpoints"), subscription.endpoint)
+        if subscription.client:
+            pipe.eval(UNCOUNT, 1, self.key("sub-clients"), subscription.client)
         for match_id in subscription.matches:
             pipe.srem(self.key("sub-match", match_id), subscription.id)
         for team in subscription.teams:
@@ -157,6 +198,24 @@ class RedisNotifyStore:
     async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         raw = await self.redis.hget(self.key("hooks"), endpoint_id)
         return WebhookEndpoint.from_json(raw) if raw else None
+
+    async def update_endpoint(
+        self, endpoint_id: str, change: Callable[[WebhookEndpoint], WebhookEndpoint],
+    ) -> WebhookEndpoint | None:
+        hooks = self.key("hooks")
+
+        async def run(pipe: Any) -> WebhookEndpoint | None:
+            raw = await pipe.hget(hooks, endpoint_id)
+            if not raw:
+                return None
+            updated = change(WebhookEndpoint.from_json(raw))
+            pipe.multi()
+            pipe.hset(hooks, endpoint_id, updated.to_json())
+            return updated
+
+        # WATCH the hash: a write to it in between (another instance) runs `change` again.
+        result: WebhookEndpoint | None = await self.redis.transaction(run, hooks, value_from_callable=True)
+        return result
 
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         rows = await self.redis.hvals(self.key("hooks"))
@@ -191,6 +250,18 @@ class RedisNotifyStore:
 
     async def queue_clear(self, endpoint_id: str) -> None:
         await self.redis.delete(self.key("hook-queue", endpoint_id))
+
+    async def queue_expire(self, endpoint_id: str, before: float) -> Expired:
+        count, first, last = 0, None, None
+        while True:
+            popped, head, tail = await self.redis.eval(
+                EXPIRE, 1, self.key("hook-queue", endpoint_id), repr(before), EXPIRE_BATCH)
+            if popped:
+                count += int(popped)
+                first = first or QueuedDelivery.from_json(head)
+                last = QueuedDelivery.from_json(tail)
+            if int(popped) < EXPIRE_BATCH:
+                return Expired(count, first, last)
 
     async def queue_length(self, endpoint_id: str) -> int:
         return int(await self.redis.llen(self.key("hook-queue", endpoint_id)))

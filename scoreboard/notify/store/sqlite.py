@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..models import PushSubscription, QueuedDelivery, WebhookEndpoint, team_key
-from .base import ATTEMPTS_KEPT
+from .base import ATTEMPTS_KEPT, Expired, SubscriptionCaps
 from .sqlite_thread import SqliteThread
 
 SCHEMA = """
@@ -50,6 +50,11 @@ class SqliteNotifyStore:
         self._subscriptions: dict[str, PushSubscription] = {}
         self._by_match: dict[str, set[str]] = {}  # match id -> ids of subscriptions naming it
         self._by_team: dict[str, set[str]] = {}  # team_key -> ids of subscriptions following it
+        self._by_endpoint: dict[str, str] = {}  # endpoint URL -> id of its subscription
+        self._per_client: dict[str, int] = {}  # client hash -> subscriptions made from there
+        # Subscriptions admitted under the caps whose write is under way: counted, so that
+        # requests awaiting the same commit cannot all take the last free place.
+        self._admitting: dict[str, int] = {}  # client hash -> admitted, not yet indexed
 
     def __repr__(self) -> str:
         return f"sqlite {self.path}"
@@ -78,7 +83,9 @@ class SqliteNotifyStore:
 
     # -- push subscriptions ------------------------------------------------------------------
 
-    async def put_subscription(self, subscription: PushSubscription) -> None:
+    async def put_subscription(self, subscription: PushSubscription, caps: SubscriptionCaps | None = None) -> None:
+        admitted = caps is not None and self._admit(subscription, caps)
+
         def run(conn: sqlite3.Connection) -> list[str]:
             gone = [row[0] for row in conn.execute(
                 "SELECT id FROM push_subscriptions WHERE endpoint = ? AND id != ?",
@@ -90,10 +97,26 @@ class SqliteNotifyStore:
                          (subscription.id, subscription.endpoint, subscription.to_json()))
             return gone
 
-        for old in await self._db.write(run):
+        try:
+            superseded = await self._db.write(run)
+        finally:
+            if admitted:
+                _decrement(self._admitting, subscription.client)
+        for old in superseded:
             self._unindex(old)
         self._unindex(subscription.id)
         self._index(subscription)
+
+    def _admit(self, subscription: PushSubscription, caps: SubscriptionCaps) -> bool:
+        """Check the caps and hold a place (no await between the two); False when the
+        subscription replaces one and so needs no place."""
+        if subscription.id in self._subscriptions or subscription.endpoint in self._by_endpoint:
+            return False
+        client = subscription.client
+        caps.check(len(self._subscriptions) + sum(self._admitting.values()),
+                   self._per_client.get(client, 0) + self._admitting.get(client, 0), client)
+        self._admitting[client] = self._admitting.get(client, 0) + 1
+        return True
 
     async def get_subscription(self, subscription_id: str) -> PushSubscription | None:
         return self._subscriptions.get(subscription_id)
@@ -104,6 +127,18 @@ class SqliteNotifyStore:
             return 0
         await self._db.write(lambda c: c.executemany("DELETE FROM push_subscriptions WHERE id = ?", ids))
         return sum(self._unindex(i) for (i,) in ids)
+
+    async def delete_gone(self, gone: Iterable[tuple[str, str]]) -> int:
+        still = [sub_id for sub_id, endpoint in gone
+                 if (found := self._subscriptions.get(sub_id)) is not None and found.endpoint == endpoint]
+        if not still:
+            return 0
+        # Only the rows that still have that endpoint: the mirror and the file agree on it.
+        pairs = [(sub_id, self._subscriptions[sub_id].endpoint) for sub_id in still]
+        await self._db.write(lambda c: c.executemany(
+            "DELETE FROM push_subscriptions WHERE id = ? AND endpoint = ?", pairs))
+        return sum(self._unindex(sub_id) for sub_id, endpoint in pairs
+                   if (found := self._subscriptions.get(sub_id)) is not None and found.endpoint == endpoint)
 
     async def subscriptions_for(
         self, match_id: str, home: str, away: str, private: bool, kind: str,
@@ -117,8 +152,14 @@ class SqliteNotifyStore:
     async def count_subscriptions(self) -> int:
         return len(self._subscriptions)
 
+    async def count_for_client(self, client: str) -> int:
+        return self._per_client.get(client, 0)
+
     def _index(self, subscription: PushSubscription) -> None:
         self._subscriptions[subscription.id] = subscription
+        self._by_endpoint[subscription.endpoint] = subscription.id
+        if subscription.client:
+            self._per_client[subscription.client] = self._per_client.get(subscription.client, 0) + 1
         for match_id in subscription.matches:
             self._by_match.setdefault(match_id, set()).add(subscription.id)
         for team in subscription.teams:
@@ -128,6 +169,10 @@ class SqliteNotifyStore:
         subscription = self._subscriptions.pop(subscription_id, None)
         if subscription is None:
             return False
+        if self._by_endpoint.get(subscription.endpoint) == subscription_id:
+            del self._by_endpoint[subscription.endpoint]
+        if subscription.client:
+            _decrement(self._per_client, subscription.client)
         for match_id in subscription.matches:
             _discard(self._by_match, match_id, subscription_id)
         for team in subscription.teams:
@@ -144,6 +189,20 @@ class SqliteNotifyStore:
         row = await self._db.read(lambda c: c.execute(
             "SELECT record FROM webhook_endpoints WHERE id = ?", (endpoint_id,)).fetchone())
         return WebhookEndpoint.from_json(row[0]) if row else None
+
+    async def update_endpoint(
+        self, endpoint_id: str, change: Callable[[WebhookEndpoint], WebhookEndpoint],
+    ) -> WebhookEndpoint | None:
+        def run(conn: sqlite3.Connection) -> WebhookEndpoint | None:
+            row = conn.execute("SELECT record FROM webhook_endpoints WHERE id = ?", (endpoint_id,)).fetchone()
+            if row is None:
+                return None
+            updated = change(WebhookEndpoint.from_json(row[0]))
+            conn.execute("UPDATE webhook_endpoints SET record = ? WHERE id = ?", (updated.to_json(), endpoint_id))
+            return updated
+
+        result: WebhookEndpoint | None = await self._db.write(run)
+        return result
 
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         rows = await self._db.read(lambda c: c.execute("SELECT record FROM webhook_endpoints").fetchall())
@@ -194,6 +253,21 @@ class SqliteNotifyStore:
 
     async def queue_clear(self, endpoint_id: str) -> None:
         await self._db.write(lambda c: c.execute("DELETE FROM webhook_queue WHERE endpoint_id = ?", (endpoint_id,)))
+
+    async def queue_expire(self, endpoint_id: str, before: float) -> Expired:
+        def run(conn: sqlite3.Connection) -> Expired:
+            where = "endpoint_id = ? AND json_extract(record, '$.first_at') < ?"
+            count, first, last = conn.execute(
+                f"SELECT count(*), min(pos), max(pos) FROM webhook_queue WHERE {where}", (endpoint_id, before),
+            ).fetchone()
+            if not count:
+                return Expired()
+            ends = dict(conn.execute("SELECT pos, record FROM webhook_queue WHERE pos IN (?, ?)", (first, last)))
+            conn.execute(f"DELETE FROM webhook_queue WHERE {where}", (endpoint_id, before))
+            return Expired(count, QueuedDelivery.from_json(ends[first]), QueuedDelivery.from_json(ends[last]))
+
+        result: Expired = await self._db.write(run)
+        return result
 
     async def queue_length(self, endpoint_id: str) -> int:
         row = await self._db.read(lambda c: c.execute(
@@ -254,3 +328,11 @@ def _discard(index: dict[str, set[str]], key: str, value: str) -> None:
         members.discard(value)
         if not members:
             del index[key]
+
+
+def _decrement(counts: dict[str, int], key: str) -> None:
+    left = counts.get(key, 0) - 1
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)

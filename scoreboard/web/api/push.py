@@ -3,13 +3,18 @@
 Anyone may subscribe to public matches and teams; a private match needs a viewer token for it
 (`?token=` or `Authorization: Bearer`), as reading it would. The answer's `token` manages that
 one subscription (`Authorization: Bearer <token>` on GET, PUT, DELETE); it is stored hashed.
+
+Subscribing needs no key, so it is where abuse would come in: POST and PUT are rate limited
+per client address (push_subscribe_rate/_burst, cluster-wide in Redis mode), a subscription
+follows at most push_max_matches matches and push_max_teams teams, and the subscriptions made
+from one address (push_max_per_client) and in all (push_max_subscriptions) are capped.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from ...errors import MatchNotFound
 from ...notify import schemas
@@ -17,7 +22,8 @@ from ...notify.models import PushSubscription
 from ...notify.service import NotifyService
 from ...resources import STATIC, data_dir
 from ..errors import read_json
-from ..keys import SERVICE_KEY
+from ..keys import PUSH_SUBSCRIBE_LIMITER_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..security.limits import client_address
 from ..security.viewer import refusal, viewer_from_request
 
 NOTIFY_KEY = web.AppKey("notify", NotifyService)
@@ -32,9 +38,10 @@ async def push_key(request: web.Request) -> web.Response:
 
 @routes.post("/api/push/subscriptions")
 async def subscribe(request: web.Request) -> web.Response:
-    data = schemas.load(schemas.SubscribeSchema, await read_json(request))
+    client = await _charge(request)
+    data = _load(request, schemas.SubscribeSchema, await read_json(request))
     await _check_matches(request, data["matches"])
-    subscription, token = await request.app[NOTIFY_KEY].subscribe(data["subscription"], data)
+    subscription, token = await request.app[NOTIFY_KEY].subscribe(data["subscription"], data, client)
     location = str(request.app.router["push_subscription"].url_for(subscription_id=subscription.id))
     return web.json_response({**subscription.view(), "token": token}, status=201,
                              headers={"Location": location, "Cache-Control": "no-store"})
@@ -48,8 +55,9 @@ async def get_subscription(request: web.Request) -> web.Response:
 
 @routes.put("/api/push/subscriptions/{subscription_id}")
 async def update_subscription(request: web.Request) -> web.Response:
+    await _charge(request)
     subscription = await _managed(request)
-    data = schemas.load(schemas.UpdateSubscriptionSchema, await read_json(request))
+    data = _load(request, schemas.UpdateSubscriptionSchema, await read_json(request))
     # Only newly named matches need a token now: the others were granted when first named.
     await _check_matches(request, [m for m in data["matches"] if m not in subscription.matches])
     updated = await request.app[NOTIFY_KEY].update_subscription(subscription, data["subscription"], data)
@@ -69,6 +77,23 @@ async def service_worker(request: web.Request) -> web.FileResponse:
         "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache",
         "Service-Worker-Allowed": "/",
     })
+
+
+async def _charge(request: web.Request) -> str:
+    """Count this request against its client address's rate (429 rate_limited past it);
+    returns the address."""
+    client = client_address(request, request.app[SETTINGS_KEY].trust_forwarded)
+    pending = request.app[PUSH_SUBSCRIBE_LIMITER_KEY].charge(client)
+    if pending is not None:
+        await pending
+    return client
+
+
+def _load(request: web.Request, schema: type[Schema], body: Any) -> dict[str, Any]:
+    settings = request.app[SETTINGS_KEY]
+    data = schemas.load(schema, body)
+    schemas.check_caps(data, settings.push_max_matches, settings.push_max_teams)
+    return data
 
 
 async def _managed(request: web.Request) -> PushSubscription:

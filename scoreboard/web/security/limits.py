@@ -1,5 +1,6 @@
 """Limits that keep one client from hurting the others: live connections per address, ingest
-rate per scorekeeper key. Each bound is a setting (settings.py); 0 turns it off.
+rate per scorekeeper key, request rates per address (push subscriptions). Each bound is a
+setting (settings.py); 0 turns it off.
 """
 from __future__ import annotations
 
@@ -125,6 +126,10 @@ class TokenBucket:
             return 0.0
         return (cost - self._tokens) / self.rate
 
+    def full(self) -> bool:
+        """Whether it has refilled: it then holds nothing a new bucket would not."""
+        return self._tokens + (self._clock() - self._at) * self.rate >= self.burst
+
 
 class IngestLimiter:
     """Events per second per scorekeeper key (token bucket); rate 0 turns it off.
@@ -170,6 +175,71 @@ class IngestLimiter:
     def _refusal(self, wait: float) -> RateLimited:
         return RateLimited(
             f"this API key may post {self.rate:g} events per second (bursts of {self.burst}); "
+            "retry after the Retry-After seconds",
+            retry_after=max(1, math.ceil(wait)),
+        )
+
+
+class ClientRateLimiter:
+    """Requests per second per client address (token bucket) for one kind of request; rate 0
+    turns it off. Each request costs one token; `burst` of them may come at once.
+
+    The buckets are keyed by what the network hands us, so their number is bounded: past
+    `max_tracked` addresses, buckets that have refilled are dropped (they hold nothing a new
+    one would not), and if a flood from that many addresses at once leaves none refilled, the
+    oldest half goes (those addresses get a fresh burst: the limit loosens, memory does not
+    grow). With `shared` (Redis mode) the budget is the whole service's, counted in Redis.
+    """
+
+    def __init__(
+        self, name: str, what: str, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
+        shared: SharedLimits | None = None, max_tracked: int = 10_000,
+    ) -> None:
+        self.name = name  # names its windows in Redis
+        self.what = what  # the requests it limits, for the refusal: "push subscription requests"
+        self.rate = rate
+        self.burst = burst
+        self.shared = shared
+        self.max_tracked = max_tracked
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}  # client address -> its bucket, oldest first
+
+    def charge(self, address: str) -> Awaitable[None] | None:
+        """Raises RateLimited when `address` has no room for one more request; in Redis mode
+        returns an awaitable that does."""
+        if self.rate <= 0:
+            return None
+        if self.shared is not None:
+            return self._charge_shared(address)
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            if len(self._buckets) >= self.max_tracked:
+                self._forget()
+            bucket = self._buckets[address] = TokenBucket(self.rate, self.burst, self._clock)
+        wait = bucket.take(1)
+        if wait:
+            raise self._refusal(wait)
+        return None
+
+    def tracked(self) -> int:
+        return len(self._buckets)
+
+    def _forget(self) -> None:
+        self._buckets = {address: b for address, b in self._buckets.items() if not b.full()}
+        if len(self._buckets) >= self.max_tracked:
+            kept = list(self._buckets.items())[len(self._buckets) // 2:]
+            self._buckets = dict(kept)
+
+    async def _charge_shared(self, address: str) -> None:
+        assert self.shared is not None
+        wait = await self.shared.hit_window(self.name, address, self.rate, self.burst)
+        if wait:
+            raise self._refusal(wait)
+
+    def _refusal(self, wait: float) -> RateLimited:
+        per_minute = self.rate * 60
+        return RateLimited(
+            f"at most {per_minute:g} {self.what} a minute from one address (bursts of {self.burst}); "
             "retry after the Retry-After seconds",
             retry_after=max(1, math.ceil(wait)),
         )

@@ -4,7 +4,8 @@ not per process: 3 dynos x 2 workers must not allow six times the configured rat
 - Ingest rate: the `limits` library's moving window on Redis (its own Lua script, atomic in
   Redis), through our redis.asyncio client's connection pool. A key may post `ingest_burst`
   events in any `ingest_burst / ingest_rate` seconds (whole seconds): `ingest_rate` per
-  second sustained, `ingest_burst` at once, counted over every instance.
+  second sustained, `ingest_burst` at once, counted over every instance. Request rates per
+  client address (`ClientRateLimiter`, e.g. push subscriptions) use the same windows.
 - Connections per client address: not a rate, so not something `limits` counts. A small Lua
   script keeps, per address, a hash of instance id -> its open connections from there, and
   admits a new one only while the sum over live instances is under the limit. An instance
@@ -23,7 +24,7 @@ import time
 import uuid
 from typing import Any
 
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
@@ -66,6 +67,13 @@ return left
 """
 
 
+def window_item(rate: float, burst: int) -> RateLimitItem:
+    """`burst` hits per `burst / rate` seconds (whole seconds, at least one): `rate` per second
+    sustained, `burst` at once."""
+    window = max(1, round(burst / rate)) if rate else 1
+    return RateLimitItemPerSecond(burst, window)
+
+
 class SharedLimits:
     """The Redis side of IngestLimiter and ClientConnections (limits.py) for one instance."""
 
@@ -85,10 +93,10 @@ class SharedLimits:
             connection_pool=self._redis.connection_pool,  # type: ignore[arg-type]  # documented option
         )
         self._rate = MovingWindowRateLimiter(storage)
-        window = max(1, round(settings.ingest_burst / settings.ingest_rate)) if settings.ingest_rate else 1
-        self._item = RateLimitItemPerSecond(settings.ingest_burst, window)
+        self._item = window_item(settings.ingest_rate, settings.ingest_burst)
         self.burst = settings.ingest_burst
         self.instance = uuid.uuid4().hex[:16]
+        self._items: dict[tuple[float, int], RateLimitItem] = {}  # (rate, burst) -> its window
         self._acquire = self._redis.register_script(ACQUIRE)
         self._release = self._redis.register_script(RELEASE)
         self._local: dict[str, int] = {}  # address -> this instance's open connections from it
@@ -114,12 +122,23 @@ class SharedLimits:
 
     async def charge(self, key_id: str, cost: int) -> float:
         """Take `cost` events from the key's window: 0.0, or the seconds to wait when full."""
+        return await self._hit(self._item, cost, key_id)
+
+    async def hit_window(self, name: str, key: str, rate: float, burst: int) -> float:
+        """One request of kind `name` from `key` (a client address) against a window of `burst`
+        requests per `burst / rate` seconds: 0.0, or the seconds to wait when full."""
+        item = self._items.get((rate, burst))
+        if item is None:
+            item = self._items[(rate, burst)] = window_item(rate, burst)
+        return await self._hit(item, 1, name, key)
+
+    async def _hit(self, item: RateLimitItem, cost: int, *identifiers: str) -> float:
         try:
-            allowed = await asyncio.wait_for(self._rate.hit(self._item, key_id, cost=cost), CHECK_TIMEOUT)
+            allowed = await asyncio.wait_for(self._rate.hit(item, *identifiers, cost=cost), CHECK_TIMEOUT)
             if allowed:
                 self._back()
                 return 0.0
-            stats = await asyncio.wait_for(self._rate.get_window_stats(self._item, key_id), CHECK_TIMEOUT)
+            stats = await asyncio.wait_for(self._rate.get_window_stats(item, *identifiers), CHECK_TIMEOUT)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
             self._down(exc)
             return 0.0  # the store answers 503 anyway while Redis is away

@@ -1,5 +1,6 @@
-"""Wiring of private matches and limits: token signer, per-client and per-key limiters, routes,
-log redaction. Called once by create_app; the behaviour lives in viewer.py, limits.py, redact.py.
+"""Wiring of private matches and limits: token signer, per-client and per-key limiters (the push
+subscription API's rate per address among them), routes, log redaction. Called once by
+create_app; the behaviour lives in viewer.py, limits.py, redact.py.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from ... import redact
 from ...settings import Settings
 from . import viewer
 from .auth import parse_key
-from ..keys import CLIENT_CONNECTIONS_KEY, INGEST_LIMITER_KEY, TOKENS_KEY
-from .limits import ClientConnections, IngestLimiter
+from ..keys import CLIENT_CONNECTIONS_KEY, INGEST_LIMITER_KEY, PUSH_SUBSCRIBE_LIMITER_KEY, TOKENS_KEY
+from .limits import ClientConnections, ClientRateLimiter, IngestLimiter
 from .tokens import ViewerTokens, random_secret
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ def setup_security(app: web.Application, settings: Settings) -> None:
     redact.protect([secret, *(parse_key(entry).secret.decode() for entry in settings.api_keys)])
     app[TOKENS_KEY] = ViewerTokens(secret)
     shared = None
-    if settings.redis_url and (settings.ingest_rate or settings.max_connections_per_client):
+    if settings.redis_url and (settings.ingest_rate or settings.max_connections_per_client
+                               or settings.push_subscribe_rate):
         # Several instances or workers: the limits hold for the whole service (shared_limits.py).
         from .shared_limits import SharedLimits
 
@@ -43,6 +45,10 @@ def setup_security(app: web.Application, settings: Settings) -> None:
         app.cleanup_ctx.append(_shared_limits_lifetime(shared))
     app[CLIENT_CONNECTIONS_KEY] = ClientConnections(settings.max_connections_per_client, shared)
     app[INGEST_LIMITER_KEY] = IngestLimiter(settings.ingest_rate, settings.ingest_burst, shared=shared)
+    app[PUSH_SUBSCRIBE_LIMITER_KEY] = ClientRateLimiter(
+        "push-subscribe", "push subscription requests", settings.push_subscribe_rate,
+        settings.push_subscribe_burst, shared=shared,
+    )
     app.add_routes(viewer.routes)
 
 
