@@ -34,7 +34,7 @@ function tick() {
 
 function schedule() {
   if (timer || !hands.size) return;
-  // Just after the next whole second: labels change on whole seconds of the match clock.
+  // Just after the next whole second of server time: a label is never more than a second late.
   timer = setTimeout(() => {
     timer = 0;
     tick();

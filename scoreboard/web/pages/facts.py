@@ -179,7 +179,7 @@ def detail(event: Event, match: Match, by_seq: Mapping[int, Event]) -> str:
     if kind == "notification":
         return str(event.get("text") or "")
     if kind == "retract":
-        target = by_seq.get(event.get("target"))  # type: ignore[arg-type]
+        target = by_seq.get(int(event.get("target") or 0))
         what = title(target, match) if target else f"Event #{event.get('target')}"
         reason = f" — {event['reason']}" if event.get("reason") else ""
         return f"{what} no longer counts{reason}"
@@ -206,6 +206,7 @@ def timeline(events: Sequence[Event], match: Match, retracted: Iterable[int]) ->
     period: int | None = None   # the period being played, to name the break a period_end starts
     for event in events:
         kind = event["type"]
+        target = by_seq.get(int(event.get("target") or 0)) if kind == "retract" else None
         if kind == "period_start":
             period = int(event.get("period") or (period or 0) + 1)
         if kind in HIDDEN_TYPES:
@@ -222,7 +223,7 @@ def timeline(events: Sequence[Event], match: Match, retracted: Iterable[int]) ->
             "color": event.get("color") if kind == "card" else None,
             "sub_in": event.get("player_in") if kind == "substitution" else None,
             "sub_out": event.get("player_out") if kind == "substitution" else None,
-            "retracts_goal": kind == "retract" and by_seq.get(event.get("target"), {}).get("type") in ("goal", "points"),  # type: ignore[call-overload]
+            "retracts_goal": target is not None and target["type"] in ("goal", "points"),
         }
         entries.append(entry)
     entries.reverse()
