@@ -74,6 +74,7 @@ export class LiveFeed {
    * cursors: {matchId: seq} already applied (from the server-rendered page).
    * epochs: {matchId: epoch} of the log those seqs belong to (the page's data-epoch).
    * onSnapshot(msg), onEvent(msg): called once per message, events in seq order per match.
+ * onSubscribed(msg): the server confirmed a subscription; `msg.now` is its time (the clock).
    * onState(state, info): state is "connecting" | "live" | "reconnecting" | "offline".
    * allowGaps: apply an event even after a hole in the seqs (a list that shows only the
    *   score, which every event carries whole); otherwise a hole makes it ask again.
@@ -84,7 +85,8 @@ export class LiveFeed {
    */
   constructor({ origin = location.origin, matches, cursors = {}, epochs = {}, transport = "auto",
                 allowGaps = false, retry = retryPolicy(), token = pageToken(),
-                onSnapshot = () => {}, onEvent = () => {}, onState = () => {} }) {
+                onSnapshot = () => {}, onEvent = () => {}, onState = () => {},
+                onSubscribed = () => {} }) {
     this.origin = origin;
     this.allowGaps = allowGaps;
     this.retry = retry;
@@ -101,6 +103,7 @@ export class LiveFeed {
     this.onSnapshot = onSnapshot;
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onSubscribed = onSubscribed;
     this.state = "connecting";
     this.socket = null;      // the open WebSocket or EventSource, if any
     this.attempt = 0;        // consecutive failed connections, drives the backoff
@@ -300,6 +303,7 @@ export class LiveFeed {
     }
     if (msg.type === "snapshot") this._snapshot(msg);
     else if (msg.type === "event") this._event(msg);
+    else if (msg.type === "subscribed") this.onSubscribed(msg);
     else if (msg.type === "error") console.warn("scoreboard: server says", msg.code, msg.message);
   }
 

@@ -16,9 +16,22 @@ export function serverOffset(serverNowIso, receivedAtMs = Date.now()) {
   return Date.parse(serverNowIso) - receivedAtMs;
 }
 
-/** The `periods` entry of `period`, or undefined. */
+/**
+ * The `periods` entry of `period`, or undefined. A view lists basketball's periods up to the
+ * next overtime; a page that has followed a match into a later one by event frames (which do
+ * not repeat `periods`) gets it as one more overtime of the last listed length: "2OT".
+ */
 export function periodInfo(periods, period) {
-  return (periods || []).find((p) => p.period === period);
+  const list = periods || [];
+  const known = list.find((p) => p.period === period);
+  if (known || !list.length) return known;
+  const last = list[list.length - 1];
+  const firstOvertime = list.find((p) => /OT$/.test(p.name));
+  if (!firstOvertime || period <= last.period) return undefined;
+  const length = last.end - last.start;
+  const start = last.end + (period - last.period - 1) * length;
+  const name = `${period - firstOvertime.period + 1}OT`;
+  return { period, name, start, end: start + length, break: `End of ${name}` };
 }
 
 /** A football minute as fans read it: "23'", or "45+2'" past its period's end. */

@@ -141,6 +141,8 @@ export function setupPush(root, match) {
     status.textContent = text || "";
   };
   const target = (button) => (button.dataset.push === "team" ? button.dataset.team : match.id);
+  // Pushes carry goals, kick-off and results: a sport without goals is told of the match.
+  const news = match.sport === "basketball" ? "this match" : "goals";
   const list = (state, button) => (button.dataset.push === "team" ? state.teams : state.matches);
   const paint = () => {
     const state = saved();
@@ -150,7 +152,7 @@ export function setupPush(root, match) {
       button.setAttribute("aria-pressed", String(on));
       button.textContent = button.dataset.push === "team"
         ? (on ? `Following ${button.dataset.team}` : `Follow ${button.dataset.team}`)
-        : (on ? "Notifying you of goals" : "Notify me of goals");
+        : (on ? `Notifying you of ${news}` : `Notify me of ${news}`);
     }
   };
   paint();

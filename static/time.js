@@ -1,7 +1,8 @@
 // Kickoff times in the viewer's own time zone and language. The server renders each one in UTC
 // (scoreboard/web/pages/labels.py) for a page without JavaScript; localizeTimes() rewrites
 // every <time data-format> from its datetime attribute: "16:00", "Tomorrow", "18 Dec\n2022",
-// "Sun 18 Dec 2022, 16:00", with the full date, time and zone in its title.
+// "Sun 18 Dec 2022, 16:00", a day heading "Saturday 29 November", with the full date, time and
+// zone in its title.
 
 const LONG = {
   weekday: "long", day: "numeric", month: "long", year: "numeric", timeZoneName: "short",
@@ -34,7 +35,8 @@ function relativeDay(date, now, locale) {
 /**
  * A kickoff instant as a page shows it. form: "time" ("16:00"), "day" (a fixture row's date:
  * "Today", "28 Nov", or "18 Dec" and the year on a second line when it is another year) or
- * "datetime" (the match page: "Today, 16:00", "Sun 18 Dec 2022, 16:00"). null if unreadable.
+ * "datetime" (the match page: "Today, 16:00", "Sun 18 Dec 2022, 16:00") or "heading" (a day of
+ * fixtures: "Today", "Saturday 29 November"). null if unreadable.
  */
 export function formatKickoff(iso, form, { now = new Date(), locale } = {}) {
   const date = new Date(iso);
@@ -47,6 +49,11 @@ export function formatKickoff(iso, form, { now = new Date(), locale } = {}) {
     if (relative) return relative;
     const dayMonth = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short" }).format(date);
     return sameYear ? dayMonth : `${dayMonth}\n${date.getFullYear()}`;
+  }
+  if (form === "heading") {
+    return relative || new Intl.DateTimeFormat(locale, {
+      weekday: "long", day: "numeric", month: "long", ...(sameYear ? {} : { year: "numeric" }),
+    }).format(date);
   }
   const day = relative || new Intl.DateTimeFormat(locale, {
     weekday: "short", day: "numeric", month: "short", ...(sameYear ? {} : { year: "numeric" }),
@@ -61,6 +68,7 @@ export function localizeTimes(root = document, options = {}) {
     const text = formatKickoff(iso, el.dataset.format, options);
     if (text === null) continue;
     el.textContent = text;
+    if (el.dataset.format === "heading") continue;   // a day, not an instant
     el.title = new Intl.DateTimeFormat(options.locale, { ...LONG, ...clockOptions(options.locale) })
       .format(new Date(iso));
   }

@@ -1,8 +1,8 @@
 /* Scoreboard live score widget. No dependencies; paste on any page:
  *   <script src="https://HOST/static/widget.js" data-match="ID" async></script>
  * or place <div class="scoreboard-widget" data-match="ID"></div> and load the script once.
- * Options: data-theme="light|dark", data-compact, data-token="<viewer token>" (a private
- * match). The card lives in a Shadow DOM so the host page's CSS and ours never mix. Widgets
+ * Options: data-theme="light|dark", data-compact (one line, no scorers), data-token="<viewer
+ * token>" (a private match). The minute ticks on the server's clock (`subscribed.now`). The card lives in a Shadow DOM so the host page's CSS and ours never mix. Widgets
  * share one connection per service and token: a token's grant never reaches a widget that
  * was not given that token.
  */
@@ -10,6 +10,7 @@
   "use strict";
   const script = document.currentScript;
   if (!script || !script.src) return;
+  let offset = 0;   // the server's clock minus ours, from `subscribed.now`
   function createHub(origin, token) {
     const cards = new Map();     // match id -> Set of mounted cards
     const matches = new Map();   // match id -> last match view painted
@@ -24,6 +25,8 @@
     let sent = new Set();        // ids the current connection is subscribed to
     let refused = false;         // the server refused the token: wait for a new page
     let state = "";              // of the connection, for cards mounted after it was reported
+    // One second hand for every card of this hub: the live minute, on the server's clock.
+    setInterval(() => { for (const set of cards.values()) for (const card of set) card.tick(); }, 1000);
 
     function add(id, host, options) {
       const card = mountCard(host, id, options);
@@ -141,11 +144,16 @@
       } else if (msg.type === "error" && /^(unauthorized|token_expired)$/.test(msg.code)) {
         refused = true;               // a bad or expired token: retrying cannot help
         for (const set of cards.values()) for (const card of set) card.missing("Token refused");
+      } else if (msg.type === "subscribed" && msg.now) {
+        offset = Date.parse(msg.now) - Date.now();
       } else if (msg.type === "snapshot" && msg.match) {
         attempt = 0;
-        cursors.set(msg.match.id, msg.match.seq);
-        if (msg.epoch) epochs.set(msg.match.id, msg.epoch);
-        update(msg.match.id, msg.match, lastOf(msg.events, msg.match));
+        const m = msg.match;
+        cursors.set(m.id, m.seq);
+        if (msg.epoch) epochs.set(m.id, msg.epoch);
+        const gone = new Set(m.retracted || []);
+        m.goals = (msg.events || []).filter((e) => e.type === "goal" && !gone.has(e.seq));
+        update(m.id, m, lastOf(msg.events, gone));
       } else if (msg.type === "event") {
         attempt = 0;
         const id = msg.match_id;
@@ -158,19 +166,20 @@
         }
         cursors.set(id, msg.seq);
         const ev = msg.event;
-        const match = {
-          ...known, score: msg.score, status: msg.status || known.status,
-          period: msg.period === undefined ? known.period : msg.period, seq: msg.seq,
-        };
-        if (ev.type === "retract") match.last = undefined;
-        else if (ev.type !== "notification") match.last = ev;
+        // The frame's fields over the last view; the ones it leaves out while null are null.
+        const match = { ...known, added_time: null, shootout: null, result: null, winner: null, ...msg };
+        delete match.event;
+        if (ev.type === "goal") match.goals = [...known.goals, ev];
+        if (ev.type === "retract") {
+          match.goals = known.goals.filter((g) => g.seq !== ev.target);
+          match.last = undefined;
+        } else if (!/^(notification|clock)$/.test(ev.type)) match.last = ev;
         update(id, match, match.last);
       }
     }
 
-    function lastOf(events, match) {
-      const gone = new Set(match.retracted || []);
-      return (events || []).filter((e) => e.type !== "retract" && e.type !== "notification"
+    function lastOf(events, gone) {
+      return (events || []).filter((e) => !/^(retract|notification|clock)$/.test(e.type)
         && !gone.has(e.seq)).pop();
     }
 
@@ -191,9 +200,10 @@
     return { add };
   }
 
-  // The same card as /embed/{id} (style.css "iframe card"): status line, a row per team with
-  // its score, the last event and a link. Text 14 px and up; the wrapper's padding keeps
-  // stacked widgets apart whatever the host page's CSS does.
+  // The same card as /embed/{id} (style.css "iframe card"): status line with the ticking
+  // minute, a row per team with its score and scorers, the result (or the last event) and a
+  // link. Text 14 px and up; the wrapper's padding keeps stacked widgets apart whatever the
+  // host page's CSS does.
   const CSS = `:host{all:initial;display:block;max-width:420px;min-width:0;font:15px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;--bg:#fff;--fg:#0f1419;--mu:#55606c;--ln:#dce1e7;--lv:#067a39;--ol:#fff;--fl:#ffe27a}
 :host([data-theme=dark]){--bg:#151b22;--fg:#eef1f4;--mu:#a3adb8;--ln:#29323c;--lv:#3fcf78;--ol:#04210f;--fl:#6b5800}
 .w{padding:6px 0}
@@ -201,18 +211,20 @@
 .t,.f{display:flex;gap:8px;align-items:center;color:var(--mu);font-size:14px;white-space:nowrap;min-width:0;overflow:hidden}
 .st{border:1px solid var(--ln);border-radius:99px;padding:0 8px;color:var(--fg);font-weight:700}
 .st.live{background:var(--lv);border-color:var(--lv);color:var(--ol)}.st.half_time{border-color:var(--lv);color:var(--lv)}
-.cx,.l{min-width:0;overflow:hidden;text-overflow:ellipsis}.p:not(:empty)+.cx:not(:empty):before{content:"· "}
+.ck{color:var(--lv);font-weight:800;font-variant-numeric:tabular-nums}.ck:empty,.s:empty{display:none}
+.cx,.l,.s{min-width:0;overflow:hidden;text-overflow:ellipsis}.p:not(:empty)+.cx:not(:empty):before{content:"· "}
 .d{flex:none;margin-left:auto;width:8px;height:8px;border-radius:50%;background:var(--mu)}
 .d.live{background:var(--lv)}.d.reconnecting{background:#e69500}.d.offline{background:#c62828}
 .g{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:2px 12px;align-items:center;margin:5px 0}
 .h,.a{font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;overflow-wrap:normal}
+.s{grid-column:1/-1;margin-top:-2px;font-size:14px;color:var(--mu);white-space:nowrap}
 .n{font-size:20px;font-weight:800;font-variant-numeric:tabular-nums;text-align:right;padding:0 2px;border-radius:4px}
 .scheduled .n{visibility:hidden}.lh .a,.lh .as,.la .h,.la .hs{color:var(--mu);font-weight:500}
-.f{justify-content:space-between}.l{flex:1}
+.f{justify-content:space-between;flex-wrap:wrap;row-gap:2px}.l{flex:1}.r{flex:1 0 auto;color:var(--fg);font-weight:700}a{margin-left:auto}
 a{color:var(--mu);flex:none}
-.z .g,.z .f{display:none}
+.z .g,.z .f,.z .ck{display:none}
 .fl{animation:f 1.5s ease-out}@keyframes f{0%,30%{background:var(--fl)}}
-.k .c{display:flex;align-items:center;gap:8px;padding:5px 11px}.k .t{display:contents}.k .p,.k .cx,.k .f{display:none}
+.k .c{display:flex;align-items:center;gap:8px;padding:5px 11px}.k .t{display:contents}.k .p,.k .cx,.k .f,.k .s{display:none}.k .t:has(.ck:not(:empty)) .st{display:none}
 .k .g{display:flex;flex:1;min-width:0;margin:0;gap:6px;order:1}.k .h,.k .a{white-space:nowrap}.k .d{order:2}.k .h{flex:1;text-align:right;order:1}.k .hs{order:2}.k .hs:after{content:"–";color:var(--mu);padding-left:2px}.k .as{order:3}.k .a{flex:1;order:4}
 .x{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}`;
   let sheet = null;
@@ -220,6 +232,41 @@ a{color:var(--mu);flex:none}
     scheduled: "Scheduled", live: "Live", half_time: "Half time", finished: "Full time",
     postponed: "Postponed", abandoned: "Abandoned",
   };
+  const minute = (e) => e.minute_label || (e.minute != null ? `${e.minute}'` : "");
+  const note = (e) => (e.penalty ? " (pen.)" : e.own_goal ? " (o.g.)" : "");
+
+  // The clock of a live match now, as static/match-clock.js reads it: "67'", "45+2'", and a
+  // countdown's time left ("4:12", its period named by the status beside it).
+  function clock(m) {
+    const c = m.clock;
+    const ps = m.periods || [];
+    const last = ps[ps.length - 1];
+    let p = ps.find((x) => x.period === m.period);
+    if (!p && last && m.period > last.period) {   // a later overtime, as long as the last
+      const start = last.end + (m.period - last.period - 1) * (last.end - last.start);
+      p = { start, end: start + last.end - last.start };
+    }
+    if (m.status !== "live" || !c || !c.at || !p || p.end === p.start) return "";
+    const e = c.running ? c.elapsed + Math.max(0, (Date.now() + offset - Date.parse(c.at)) / 1000) : c.elapsed;
+    if (m.countdown) {
+      const left = Math.floor(Math.max(0, Math.min(p.end - e, p.end - p.start)));
+      return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    }
+    const n = Math.floor(e / 60) + 1;
+    const end = p.end / 60;
+    return (n > end ? `${end}+${n - end}'` : `${n}'`) + (m.added_time ? ` +${m.added_time}` : "");
+  }
+
+  // "Messi 23' (pen.), 108', Di María 36'": a side's scorers in the order of their first goal.
+  function scorers(goals, side) {
+    const by = new Map();
+    for (const g of goals || []) {
+      if (g.team !== side) continue;
+      const who = g.player || "";
+      by.set(who, [...(by.get(who) || []), minute(g) + note(g)]);
+    }
+    return [...by].map(([who, times]) => `${who} ${times.join(", ")}`.trim()).join(", ");
+  }
 
   function mountCard(host, id, options) {
     host.dataset.scoreboardMatch = id;
@@ -251,6 +298,7 @@ a{color:var(--mu);flex:none}
     card.setAttribute("aria-label", "Live score");
     const top = el("div", "t", card);
     const status = el("span", "st", top, "…");
+    const ticking = el("span", "ck", top);
     const period = el("span", "p", top);
     const context = el("span", "cx", top);
     const dot = el("i", "d", top);
@@ -258,9 +306,11 @@ a{color:var(--mu);flex:none}
     const grid = el("div", "g", card);
     const home = el("span", "h", grid);
     const homeScore = el("b", "n hs", grid);
+    const homeGoals = el("span", "s", grid);
     el("span", "x", grid, ", ");
     const away = el("span", "a", grid);
     const awayScore = el("b", "n as", grid);
+    const awayGoals = el("span", "s", grid);
     const foot = el("div", "f", card);
     const last = el("span", "l", foot);
     const link = el("a", "", foot, "Live on Scoreboard ↗");
@@ -270,6 +320,7 @@ a{color:var(--mu);flex:none}
     const spoken = el("span", "x", card);
     spoken.setAttribute("aria-live", "polite");
     let gone = false;   // the service refused or does not know this match
+    let shown = null;   // the match painted, for the second hand
 
     const flash = (node) => {
       node.classList.remove("fl");
@@ -286,6 +337,7 @@ a{color:var(--mu);flex:none}
     return {
       paint(match, changed) {
         gone = false;
+        shown = match;
         card.classList.remove("z");
         link.hidden = false;
         home.textContent = match.home;
@@ -294,6 +346,8 @@ a{color:var(--mu);flex:none}
         if (changed && awayScore.textContent !== String(match.score.away)) flash(awayScore);
         homeScore.textContent = match.score.home;
         awayScore.textContent = match.score.away;
+        homeGoals.textContent = scorers(match.goals, "home");
+        awayGoals.textContent = scorers(match.goals, "away");
         status.textContent = match.status_label || LABELS[match.status] || match.status;
         status.className = `st ${match.status}`;
         const ahead = match.winner || (match.score.home > match.score.away ? "home"
@@ -304,16 +358,23 @@ a{color:var(--mu);flex:none}
         context.textContent = [match.competition, match.stage].filter(Boolean).join(" · ");
         const ev = match.last;
         const side = ev && (ev.team === "home" ? match.home : ev.team === "away" ? match.away : "");
-        last.textContent = !ev ? "" : [
-          ev.minute != null ? `${ev.minute}'` : "",
-          { goal: "Goal", points: `+${ev.value}`, period_start: "Period started",
+        last.className = match.result ? "l r" : "l";
+        last.textContent = match.result || (!ev ? "" : [
+          minute(ev),
+          { goal: "Goal", points: `+${ev.value}`, period_start: "Period started", substitution: "Substitution",
             card: { yellow: "Yellow card", red: "Red card", second_yellow: "Second yellow" }[ev.color] || "Card",
+            shootout_kick: ev.scored ? "Penalty scored" : "Penalty missed", added_time: `+${ev.minutes} min`,
             period_end: ev.final ? "Full time" : "End of period", status: LABELS[ev.status] }[ev.type],
-          side, ev.player || "",
-        ].filter(Boolean).join(" ");
+          side, (ev.player || ev.player_in || "") + (ev.type === "goal" ? note(ev) : ""),
+        ].filter(Boolean).join(" "));
+        this.tick();
         if (changed) {
           spoken.textContent = `${match.home} ${match.score.home}, ${match.away} ${match.score.away}`;
         }
+      },
+      tick() {
+        const text = gone || !shown ? "" : clock(shown);
+        if (ticking.textContent !== text) ticking.textContent = text;
       },
       // Nothing to show or follow: say why, and link nowhere (the match page would say the same).
       missing(text) {

@@ -50,13 +50,17 @@ def test_leader_is_the_winner_even_on_a_drawn_score() -> None:
 
 
 def test_card_names_competition_and_stage_when_known() -> None:
-    """The first paint of a card carries its competition and stage, and hides the line without."""
+    """The first paint of a card carries its stage under a competition's heading, both where no
+    heading names the competition, and hides the line without."""
     env = aiohttp_jinja2.get_env(create_app(Settings()))
     card = env.get_template("_card.html").module.match_card  # type: ignore[attr-defined]
-    html = str(card(view(competition="FIFA World Cup", stage="Final",
-                         starts_at="2022-12-18T15:00:00+00:00", status="finished")))
+    final = view(competition="FIFA World Cup", stage="Final",
+                 starts_at="2022-12-18T15:00:00+00:00", status="finished")
+    html = str(card(final, "full"))
     assert re.search(r'<span class="card-context">FIFA World Cup · Final</span>', html)
     assert '<span class="status" data-status="finished" data-form="short">FT</span>' in html
+    assert re.search(r'<span class="card-context">Final</span>', str(card(final)))
+    assert re.search(r'<span class="card-context" hidden></span>', str(card(final, "none")))
     bare = str(card(view()))
     assert re.search(r'<span class="card-context" hidden></span>', bare)
 

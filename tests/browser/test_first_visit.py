@@ -124,7 +124,7 @@ def test_home_tells_two_fixtures_of_the_same_teams_apart(
         assert "2030" in (new.locator(".kickoff-time").get_attribute("title") or "")
 
         server.post(rematch, {"type": "period_start"}, {"type": "goal", "team": "away"})
-        expect(new.locator(".status")).to_have_text("Live")
+        expect(new.locator(".status")).to_have_text("1'")   # the live minute, ticking
         expect(new.locator(".score-away")).to_have_text("1")
         expect(new.locator(".score-away")).to_be_visible()
         expect(new.locator(".kickoff-time")).to_be_hidden()

@@ -17,7 +17,8 @@ from .layout import (
 )
 
 # The boxes that hold names and scores: nothing inside them may run out of its own box.
-SCORE_BOXES = (".site-header", ".card", ".hero", ".console-match", ".embed-card", ".c")
+SCORE_BOXES = (".site-header", ".card", ".hero", ".console-match", ".embed-card", ".c",
+               ".fixture-group", ".shootout", ".standings", ".linescore", ".timeline")
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +42,57 @@ def scene(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
     server.post("wolves", {"type": "period_start"},
                 {"type": "goal", "team": "home", "player": "Hwang Hee-chan", "minute": 23},
                 {"type": "card", "team": "away", "color": "yellow", "player": "Pascal Groß", "minute": 31})
+    server.post("wolves", {"type": "clock", "action": "set", "elapsed": 2690},
+                {"type": "added_time", "minutes": 4},
+                {"type": "goal", "team": "home", "player": "Jan Bednarek", "own_goal": True},
+                {"type": "substitution", "team": "away", "player_in": "Kaoru Mitoma",
+                 "player_out": "Simon Adingra"})
     server.post("final", {"type": "period_start"},
                 {"type": "goal", "team": "home", "player": "Lionel Messi", "minute": 23, "penalty": True},
                 {"type": "goal", "team": "away", "player": "Kylian Mbappé", "minute": 80},
                 {"type": "period_end", "final": True})
+    # The World Cup final as it ended (names as StatsBomb spells them: long).
+    server.request("POST", "/api/matches", {
+        "id": "wc-final", "home": "Argentina", "away": "France", "starts_at": "2022-12-18T15:00:00Z",
+        "competition": "FIFA World Cup 2022", "stage": "Final", "venue": "Lusail Stadium"})
+    shootout = [("away", "Kylian Mbappé Lottin", True), ("home", "Lionel Andrés Messi Cuccittini", True),
+                ("away", "Kingsley Coman", False), ("home", "Paulo Bruno Exequiel Dybala", True),
+                ("away", "Aurélien Djani Tchouaméni", False), ("home", "Leandro Daniel Paredes", True),
+                ("away", "Randal Kolo Muani", True), ("home", "Gonzalo Ariel Montiel", True)]
+    server.post("wc-final", *[event for period in (1, 2, 3, 4) for event in (
+        {"type": "period_start", "period": period},
+        *([{"type": "goal", "team": "home", "player": "Lionel Andrés Messi Cuccittini", "minute": 23,
+            "penalty": True},
+           {"type": "goal", "team": "home", "player": "Ángel Fabián Di María Hernández", "minute": 36},
+           {"type": "card", "team": "home", "player": "Enzo Fernandez", "color": "yellow", "minute": 52},
+           {"type": "substitution", "team": "away", "player_in": "Randal Kolo Muani",
+            "player_out": "Ousmane Dembélé", "minute": 41}] if period == 1 else []),
+        *([{"type": "goal", "team": "away", "player": "Kylian Mbappé Lottin", "minute": 80, "penalty": True},
+           {"type": "goal", "team": "away", "player": "Kylian Mbappé Lottin", "minute": 81}] if period == 2 else []),
+        *([{"type": "goal", "team": "home", "player": "Lionel Andrés Messi Cuccittini", "minute": 108},
+           {"type": "goal", "team": "away", "player": "Kylian Mbappé Lottin", "minute": 118, "penalty": True}]
+          if period == 4 else []),
+        {"type": "period_end"})],
+        {"type": "period_start", "period": 5},
+        *[{"type": "shootout_kick", "team": side, "player": player, "scored": scored}
+          for side, player, scored in shootout],
+        {"type": "period_end", "final": True})
+    server.request("POST", "/api/matches", {
+        "id": "hoops", "home": "Los Angeles Lakers", "away": "Boston Celtics", "sport": "basketball",
+        "period_minutes": 12, "competition": "NBA", "stage": "Regular Season", "starts_at": today.isoformat()})
+    server.post("hoops", {"type": "period_start", "period": 1},
+                {"type": "points", "team": "home", "value": 3, "player": "LeBron James"}, {"type": "period_end"},
+                {"type": "period_start", "period": 2},
+                {"type": "points", "team": "away", "value": 2, "player": "Jayson Tatum"})
+    # A group on its last matchday: two finished rounds, two matches live.
+    for index, (home, away) in enumerate([("Spain", "Italy"), ("Croatia", "Albania"), ("Spain", "Croatia"),
+                                          ("Italy", "Albania"), ("Albania", "Spain"), ("Italy", "Croatia")]):
+        match_id = f"euro-{index}"
+        server.request("POST", "/api/matches", {
+            "id": match_id, "home": home, "away": away, "competition": "UEFA Euro 2028",
+            "stage": "Group B", "starts_at": (today - timedelta(days=4 - index // 2 * 2)).isoformat()})
+        server.post(match_id, {"type": "period_start"}, *[{"type": "goal", "team": "home"}] * (index % 3),
+                    *([{"type": "period_end", "final": True}] if index < 4 else []))
     yield {"server": server}
     server.stop()
 
@@ -57,12 +105,12 @@ WIDGET_HOST = """<!doctype html>
 <h1>Club news</h1>
 <p>Today's matches, live:</p>
 <script src="{server}/static/widget.js" data-match="wolves" async></script>
-<script src="{server}/static/widget.js" data-match="final" async></script>
+<script src="{server}/static/widget.js" data-match="wc-final" async></script>
 <script src="{server}/static/widget.js" data-match="rematch" data-theme="dark" async></script>
 <script src="{server}/static/widget.js" data-match="gladbach" data-compact async></script>
 <script src="{server}/static/widget.js" data-match="no-such-match" async></script>
 <p>And as an iframe:</p>
-<iframe src="{server}/embed/wolves" title="Live score" width="360" height="150" style="border:0; max-width:100%" loading="lazy"></iframe>
+<iframe src="{server}/embed/wolves" title="Live score" width="360" height="190" style="border:0; max-width:100%" loading="lazy"></iframe>
 </body></html>
 """
 
@@ -83,11 +131,15 @@ def open_page(context: Any, scene: dict[str, Any], host_site: HostSite, name: st
         page.evaluate("sessionStorage.setItem('scoreboard.apiKey', 'testkey');"
                       "sessionStorage.setItem('scoreboard.consoleMatch', 'wolves')")
     path = {"index": "/", "match": "/matches/wolves", "long-match": "/matches/gladbach",
-            "console": "/console", "embed": "/embed?match=stress", "embed-card": "/embed/wolves",
-            "api-docs": "/api/docs", "protocol": "/api/docs/protocol"}[name]
+            "final": "/matches/wc-final", "basketball": "/matches/hoops",
+            "competition": "/competitions/uefa-euro-2028", "console": "/console",
+            "embed": "/embed?match=stress", "embed-card": "/embed/wolves",
+            "embed-final": "/embed/wc-final", "api-docs": "/api/docs", "protocol": "/api/docs/protocol"}[name]
     page.goto(f"{server.url}{path}")
-    if name in ("index", "match", "long-match", "console", "embed-card"):
+    if name in ("index", "match", "long-match", "basketball", "competition", "console", "embed-card"):
         expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    if name in ("final", "embed-final"):
+        expect(page.locator(".result")).to_have_text("Argentina win 4–2 on penalties")
     if name == "console":
         expect(page.locator("#match .team.home")).to_have_text("Wolverhampton Wanderers")
     return page
@@ -100,7 +152,8 @@ def screenshot(page: Any, name: str, width: int) -> Path:
     return path
 
 
-PAGES = ("index", "match", "long-match", "console", "embed", "embed-card", "widgets", "api-docs", "protocol")
+PAGES = ("index", "match", "long-match", "final", "basketball", "competition", "console", "embed",
+         "embed-card", "embed-final", "widgets", "api-docs", "protocol")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -226,3 +279,27 @@ def test_widget_for_a_missing_match_says_so_and_links_nowhere(
         expect(found.locator("a")).to_be_visible()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("match_id, query, height", [
+    ("wc-final", "", 190), ("wolves", "", 190), ("stress", "", 190), ("wolves", "?compact=1", 60),
+])
+def test_embed_card_fits_the_height_the_guide_gives(
+    browser: Any, scene: dict[str, Any], match_id: str, query: str, height: int,
+) -> None:
+    """/embed/{id} in an iframe of the guide's height (190, or 60 for the single line) shows
+    everything, scorers and result line included, without a scrollbar, at the guide's 360 px
+    and on a 320 px column."""
+    server: ServerProcess = scene["server"]
+    for width in (360, 320):
+        context = new_context(browser, width)
+        try:
+            page = context.new_page()
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{server.url}/embed/{match_id}{query}")
+            expect(page.locator("#match")).to_be_visible()
+            page.wait_for_timeout(300)
+            size = page.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
+            assert size[0] <= height and size[1] <= width, (width, size)
+        finally:
+            context.close()

@@ -17,9 +17,10 @@ def open_live(page: Any, url: str) -> None:
 def test_goal_posted_via_api_appears_within_a_second(server: ServerProcess, page: Any) -> None:
     """A goal posted over HTTP shows on an open match page within 1 s, without a reload."""
     match_id = server.create_match("Argentina", "France", unique_id("arg-fra"))["id"]
-    server.post(match_id, {"type": "period_start", "period": 1})
+    server.post(match_id, {"type": "period_start", "period": 1}, {"type": "period_end"},
+                {"type": "period_start", "period": 2})
     open_live(page, f"{server.url}/matches/{match_id}")
-    expect(page.locator("#match .status")).to_have_text("1st half")
+    expect(page.locator("#match .status")).to_have_text("2nd half")
     page.evaluate("window.__notReloaded = true")
 
     started = time.monotonic()

@@ -6,13 +6,15 @@ from exactly there with `since` instead of asking for a snapshot it already has.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from scoreboard.errors import MatchNotFound
+from scoreboard.domain import utc_now
+from scoreboard.errors import CompetitionNotFound, MatchNotFound
 from scoreboard.frames import match_epoch
 from scoreboard.resources import STATIC, TEMPLATES, data_dir
 from scoreboard.settings import DEV_KEY
@@ -21,12 +23,16 @@ from scoreboard.web.security.auth import Forbidden, Unauthorized
 from scoreboard.web.keys import SERVICE_KEY, SETTINGS_KEY
 from scoreboard.web.security.viewer import require_viewer, viewer_from_request, visible
 
-from . import labels
+from . import facts, labels, listing, state
 from .modules import ModuleGraph
 
 # The page timeline shows the same log tail a live snapshot carries, so a page and a
 # snapshot never disagree about how far back the timeline goes.
 TIMELINE_TAIL = 200
+
+# The home page's latest results: older ones are on their competition's page (every fan
+# downloads the home page; a season's results would make it megabytes).
+HOME_RESULTS = 40
 
 # Our pages load nothing from elsewhere; 'self' in connect-src also covers ws:/wss: to the
 # same host. frame-ancestors is the only part /embed/{id} relaxes.
@@ -48,10 +54,13 @@ def setup_pages(app: web.Application) -> None:
         short_status=labels.short_status, period_label=labels.period_label,
         leader=labels.leader, match_context=labels.match_context,
         kickoff_text=labels.kickoff_text, module_graph=ModuleGraph(data_dir(STATIC)).modules,
-        epoch_of=epoch_of,
+        epoch_of=epoch_of, closed=labels.closed, page_title=labels.page_title,
+        clock_label=labels.clock_label, hero_clock=labels.hero_clock, kickoff=listing.kickoff,
     )
+    env.filters["scorer_line"] = facts.scorer_line
     app.router.add_get("/", index, name="index")
     app.router.add_get("/matches/{match_id}", match_page, name="match_page")
+    app.router.add_get("/competitions/{slug}", competition_page, name="competition_page")
     app.router.add_get("/console", console, name="console")
     app.router.add_get("/embed", embed_docs, name="embed_docs")
     app.router.add_get("/embed/{match_id}", embed_match, name="embed_match")
@@ -76,7 +85,7 @@ def _render(
         # than failing the page for everyone.
         html = aiohttp_jinja2.render_string(template, request, context)
         response = web.Response(body=encode_text(html), status=status, content_type="text/html", charset="utf-8")
-    if context.get("match", {}).get("private"):
+    if context.get("private") or context.get("match", {}).get("private"):
         response.headers["Cache-Control"] = "private, no-store"   # only token holders see it
     response.headers["Content-Security-Policy"] = _CSP.format(ancestors=frame_ancestors)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -129,24 +138,74 @@ def _origin(request: web.Request) -> str:
     return f"{scheme}://{request.host}"
 
 
+def _moment() -> tuple[datetime, str]:
+    """This request's instant: pages print the clock as of it and hand it to the live script
+    (`data-now`), which ticks on server time until its connection says what the time is."""
+    now = utc_now()
+    return datetime.fromisoformat(now.replace("Z", "+00:00")), now
+
+
 async def index(request: web.Request) -> web.Response:
     matches = await _listed_matches(request)
-    order = {"live": 0, "half_time": 1, "scheduled": 2, "postponed": 3}
-    matches.sort(key=lambda m: (order.get(m["status"], 4), m.get("starts_at") or "", m["id"]))
-    return _render("index.html", request, {"matches": matches})
+    sections = listing.sections(matches, results=HOME_RESULTS)
+    shown = [match for section in sections for match in section.matches]
+    now, now_iso = _moment()
+    return _render("index.html", request, {
+        "sections": sections, "has_matches": bool(shown),
+        "private": any(m.get("private") for m in shown),
+        "initial": state.list_state(shown), "now": now, "now_iso": now_iso,
+    })
+
+
+async def competition_page(request: web.Request) -> web.Response:
+    """A competition's live tables, then its fixtures and results grouped by stage."""
+    slug = request.match_info["slug"]
+    matches = [m for m in await _listed_matches(request) if m.get("competition_slug") == slug]
+    try:
+        viewer = viewer_from_request(request)
+        standings = await request.app[SERVICE_KEY].standings(
+            slug, lambda match: not match.private or viewer.may_view(match.id))
+    except (CompetitionNotFound, Unauthorized):
+        matches = []
+    if not matches:
+        return _render("error.html", request, {
+            "title": "Competition not found",
+            "message": f"There is no competition “{slug}” with matches you can see.", "status": 404,
+        }, status=404)
+    now, now_iso = _moment()
+    initial = {**state.list_state(matches), "tables": standings["tables"],
+               "table_points": state.table_points()}
+    return _render("competition.html", request, {
+        "competition": standings["competition"], "tables": standings["tables"],
+        "sections": listing.sections(matches, listing.by_stage), "matches": matches,
+        "initial": initial, "now": now, "now_iso": now_iso,
+        "private": any(m.get("private") for m in matches),
+    })
 
 
 async def match_page(request: web.Request) -> web.Response:
     match = await _visible_match(request)
     if isinstance(match, web.Response):
         return match
+    service = request.app[SERVICE_KEY]
     since = max(0, int(match["seq"]) - TIMELINE_TAIL)
-    events = await request.app[SERVICE_KEY].events_since(match["id"], since=since)
+    events = await service.events_since(match["id"], since=since)
+    # Scorers and quarter scores count every event of the match: the timeline's tail may not
+    # reach back to the first goal of a long log.
+    whole = events if since == 0 else await service.events_since(match["id"], since=0)
+    retracted = set(match.get("retracted", ()))
+    goals = facts.counting_goals(whole, retracted)
+    now, now_iso = _moment()
     return _render("match.html", request, {
         "match": match,
-        "events": list(reversed(events)),
-        "retracted": set(match.get("retracted", ())),
-        "by_seq": {e["seq"]: e for e in events},
+        "events": events,
+        "timeline": facts.timeline(events, match, retracted),
+        "scorers": facts.scorers(goals),
+        "goals": goals,
+        "slots": facts.shootout_slots(match.get("shootout"), match["status"] == "finished"),
+        "rounds": facts.shootout_rounds(match.get("shootout")),
+        "linescore": facts.linescore(whole, retracted) if match.get("sport") == "basketball" else None,
+        "now": now, "now_iso": now_iso,
     })
 
 
@@ -173,18 +232,25 @@ async def embed_match(request: web.Request) -> web.Response:
     if isinstance(match, web.Response):
         return match
     service = request.app[SERVICE_KEY]
-    events = await service.events_since(match["id"], since=max(0, int(match["seq"]) - 20))
+    since = max(0, int(match["seq"]) - 20)
+    events = await service.events_since(match["id"], since=since)
+    whole = events if since == 0 else await service.events_since(match["id"], since=0)
     retracted = set(match.get("retracted", ()))
     last = next(
         (e for e in reversed(events)
-         if e["type"] not in ("retract", "notification") and e["seq"] not in retracted),
+         if e["type"] not in ("retract", "notification", "clock") and e["seq"] not in retracted),
         None,
     )
+    goals = facts.counting_goals(whole, retracted)
     theme = "dark" if request.query.get("theme") == "dark" else "light"
     compact = request.query.get("compact") not in (None, "", "0", "false")
     settings = request.app[SETTINGS_KEY]
+    now, now_iso = _moment()
     return _render(
         "embed_match.html", request,
-        {"match": match, "events": events, "last": last, "theme": theme, "compact": compact},
+        {"match": match, "events": events, "last": last, "theme": theme, "compact": compact,
+         "goals": goals, "scorers": facts.scorers(goals), "now": now, "now_iso": now_iso,
+         "last_entry": next((entry for entry in facts.timeline(events, match, retracted)
+                             if last and entry["seq"] == last["seq"]), None)},
         frame_ancestors=settings.frame_ancestors or "*",
     )
