@@ -50,7 +50,7 @@ OURS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("LiveAccess.screen", "LiveAccess.needs_auth", "ScoreService.", "SqliteStore.", "RedisStore.", "match_view",
       "to_dict", "FrameHistory.")),
     ("subscribe bookkeeping (session, hub, direct lane, cursors)", ("LiveSession.", "Hub.", "_raw_fd")),
-    ("handshake: accept key, 101, take-over", ("accept_key", "take_over", "HandedOver")),
+    ("handshake: wsproto's 101, take-over", ("accept_upgrade", "take_over", "hand_over", "HandedOver")),
     ("error middleware (request id, HTTPS check, preflight)", ("error_middleware", "came_over_https",
                                                                "preflight_response", "add_security_headers")),
     ("metrics middleware (timing, in-flight count, request metrics)", ("request_log_middleware",

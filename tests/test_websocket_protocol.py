@@ -135,6 +135,33 @@ async def test_a_message_split_across_tcp_writes_still_arrives(client: Any) -> N
     ws.close()
 
 
+async def test_a_first_message_sent_with_the_upgrade_request_is_answered(client: Any) -> None:
+    """The upgrade request and a subscribe frame in one write: the bytes aiohttp read past the
+    request reach our protocol, and the fan gets its snapshot and `subscribed`."""
+    await create_match(client, "m1")
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    key = base64.b64encode(os.urandom(16))
+    request = (
+        f"GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    ws = RawClient(reader, writer)
+    sent: list[bytes] = []
+    writer.write = sent.append  # type: ignore[method-assign]  # catch the frame's bytes
+    ws.send_json({"op": "subscribe", "matches": ["m1"]})
+    ws.send_json({"op": "ping"})
+    del writer.write  # the real one again
+    writer.write(request + b"".join(sent))  # one write: request and two frames
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+    assert head.startswith(b"HTTP/1.1 101 ")
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    assert b"Sec-WebSocket-Accept: " + accept in head
+    assert (await ws.json())["type"] == "snapshot"
+    assert (await ws.json())["type"] == "subscribed"
+    assert await ws.json() == {"type": "pong"}
+    ws.close()
+
+
 async def test_client_close_is_echoed_and_the_server_hangs_up(client: Any) -> None:
     ws = await RawClient.connect(client)
     ws.send(CLOSE, struct.pack("!H", 4000) + b"bye")

@@ -20,6 +20,7 @@ from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KE
 from .live import sse, ws
 from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
+from .live.handoff import check_aiohttp
 from .live.heartbeat import Heartbeat, heartbeat_lifetime
 from .metrics import request_log_middleware, setup_metrics
 from .pages.views import setup_pages
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> web.Application:
+    check_aiohttp()  # fails at start-up, naming what moved, if the WebSocket hand-off cannot work
     app = web.Application(
         # Two layers: each is a coroutine per request and a held frame per open live stream.
         # The error middleware also adds security headers and answers CORS preflights.

@@ -71,11 +71,14 @@ class WebSocketConnection(asyncio.Protocol):
         "_control_count", "_over_at_last_check", "_fragments",
     )
 
-    def __init__(self, transport: asyncio.Transport, listener: Listener, max_message: int) -> None:
+    def __init__(self, transport: asyncio.Transport, listener: Listener, max_message: int,
+                 ws: Connection | None = None) -> None:
         self.transport = transport
         self._listener = listener
         self._max_message = max_message
-        self._ws = Connection(ConnectionType.SERVER)  # no extensions: never compressed
+        # wsproto's side of the connection, as its handshake made it (handshake.py): no
+        # extension agreed, so never compressed.
+        self._ws = ws if ws is not None else Connection(ConnectionType.SERVER)
         self._parts: list[str | bytes | bytearray] | None = None  # a message arriving in pieces
         self._size = 0  # its bytes so far, against max_message
         self._fragments = 0  # its frames so far, against MAX_FRAGMENTS
