@@ -168,7 +168,7 @@ def serve_floor(port: int) -> None:
     from aiohttp import web
 
     from scoreboard.web.live.handshake import accept_upgrade, take_over
-    from scoreboard.hub import websocket_text_frame
+    from scoreboard.web.live.framing import websocket_text_frame
 
     logs: dict[str, list[dict[str, Any]]] = {}
     snapshots: dict[str, bytes] = {}  # match id -> its snapshot frame, as large as ours would be

@@ -23,7 +23,8 @@ import tracemalloc
 from typing import Any
 
 from scoreboard.frames import Frame
-from scoreboard.hub import Hub, websocket_bytes
+from scoreboard.hub import Hub
+from scoreboard.web.live.framing import websocket_bytes
 from scoreboard.service import CatchUp
 from scoreboard.web.live.session import Cursor, LiveSession
 
@@ -67,7 +68,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     for transport in transports:
         session = LiveSession(Service(), hub, _noop_send, buffer_limit=512, max_subscriptions=10,
                               on_overflow=lambda: None)
-        session.socket = transport  # type: ignore[assignment]
+        session.transport = transport
         await session.subscribe(["m"], {"m": Cursor(0)})
         sessions.append(session)
     per_session = (tracemalloc.get_traced_memory()[0] - before) / args.fans

@@ -49,7 +49,7 @@ OURS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("match lookups: access checks and catch-up (screen twice, get_match, catch_up, store)",
      ("LiveAccess.screen", "LiveAccess.needs_auth", "ScoreService.", "SqliteStore.", "RedisStore.", "match_view",
       "to_dict", "FrameHistory.")),
-    ("subscribe bookkeeping (session, hub, direct lane, cursors)", ("LiveSession.", "Hub.", "_raw_fd")),
+    ("subscribe bookkeeping (session, hub, cursors)", ("LiveSession.", "Hub.")),
     ("handshake: wsproto's 101, take-over", ("accept_upgrade", "take_over", "hand_over", "HandedOver")),
     ("error middleware (request id, HTTPS check, preflight)", ("error_middleware", "came_over_https",
                                                                "preflight_response", "add_security_headers")),

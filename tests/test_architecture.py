@@ -186,15 +186,20 @@ def test_the_layer_check_sees_an_upward_import() -> None:
 
 
 # TODO(edge engineer, issue 13 item 3): framing and socket writes move to the WebSocket edge.
-# When hub.py no longer frames or writes to file descriptors this test passes, strict xfail
-# turns that into a failure, and the marker below is to be removed.
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3: hub.py still frames and writes to fds")
+# Modules that write to a file descriptor that is no client's socket, and why.
+NOT_A_SOCKET = {
+    "scoreboard.notify.worker": "the push worker's result pipe to the server",
+    "scoreboard.store.lockfile": "the pid written into the store's lock file",
+}
+
+
 def test_only_the_websocket_edge_builds_frames_or_touches_fds() -> None:
-    """Outside scoreboard/web/live/, no module frames WebSocket messages or writes to a file descriptor."""
+    """Outside scoreboard/web/live/, no module frames WebSocket messages or writes to a file
+    descriptor (but the pipes and files named in NOT_A_SOCKET)."""
     edge = PACKAGE_DIR / "web" / "live"
     found = []
     for module in MODULES.values():
-        if module.path.is_relative_to(edge):
+        if module.path.is_relative_to(edge) or module.name in NOT_A_SOCKET:
             continue
         for node in ast.walk(module.tree):
             text = ast.unparse(node) if isinstance(node, (ast.Call, ast.FunctionDef, ast.Attribute)) else ""

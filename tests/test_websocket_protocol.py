@@ -326,7 +326,7 @@ def test_prebuilt_frames_are_the_bytes_wsproto_would_send() -> None:
     from wsproto.connection import Connection, ConnectionType
     from wsproto.events import Message
 
-    from scoreboard.hub import websocket_text_frame
+    from scoreboard.web.live.framing import websocket_text_frame
 
     server = Connection(ConnectionType.SERVER)
     for text in ("", "x", "é" * 62, "é" * 63, "y" * 65535, "z" * 65536):

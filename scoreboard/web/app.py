@@ -55,8 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(sse.routes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    # The direct lane (hub.py) reports its publish-to-send time once per frame, not per fan.
-    hub.on_direct_sent = setup_metrics(app).publish_to_send_seconds.observe
+    setup_metrics(app)
     setup_pages(app)
     setup_api_docs(app)
     app.cleanup_ctx.append(_service_lifetime)

@@ -44,7 +44,7 @@ class Heartbeat:
             self._connections.discard(connection)
         elif connection.unanswered_pings:
             self.dropped += 1
-            connection.transport.abort()  # connection_lost follows, with close code 1006
+            connection.cut(CloseCode.ABNORMAL_CLOSURE)  # its session stops before the socket goes
         elif connection.stalled():
             self.dropped += 1
             connection.cut(CloseCode.TRY_AGAIN_LATER)

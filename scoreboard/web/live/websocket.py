@@ -26,8 +26,13 @@ from typing import Protocol
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
-from ...hub import WRITE_HIGH_WATER, websocket_text_frame
 from .close_codes import CloseCode
+from .framing import websocket_text_frame
+
+# Bytes that may wait in a connection's write buffer before frames for it are queued as shared
+# Frame objects instead (session.py; the kernel's own buffer is full by then), and the mark
+# above which asyncio tells us to pause writing.
+WRITE_HIGH_WATER = 16 * 1024
 
 # Seconds to wait for the client's answer to our close frame before dropping the connection
 # (as aiohttp's WebSocketResponse does).
@@ -46,6 +51,14 @@ OUTGOING_LIMIT = 4 * 1024 * 1024
 # Frames one message may arrive in: empty continuation frames add nothing to the size check,
 # so without a count a message of endless empty fragments would never end (1009 past it).
 MAX_FRAGMENTS = 1024
+
+
+class Transport(Protocol):
+    """What a session writes event frames to: an asyncio transport (uvloop's too)."""
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def write(self, data: bytes) -> None: ...
 
 
 class Listener(Protocol):
@@ -105,7 +118,7 @@ class WebSocketConnection(asyncio.Protocol):
     def send_text(self, text: str) -> None:
         """Queue one text message; dropped once closing (nothing may follow a close frame).
 
-        Framed like the fan-out's event frames (hub.websocket_text_frame): a third of what
+        Framed like the fan-out's event frames (framing.websocket_text_frame): a third of what
         wsproto's general-purpose send costs, and the same bytes for an unfragmented message.
         """
         if not self.closing:
