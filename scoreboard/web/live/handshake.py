@@ -29,6 +29,15 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 from .handoff import hand_over, release_later
 
 
+# The request headers wsproto's handshake reads (wsproto.handshake._process_connection_request):
+# h11 checks every header it is given again, so only these are passed (cookies and user agents
+# would cost time and change nothing).
+HANDSHAKE_HEADERS = frozenset({
+    b"host", b"connection", b"upgrade", b"sec-websocket-key", b"sec-websocket-version",
+    b"sec-websocket-extensions", b"sec-websocket-protocol",
+})
+
+
 @dataclass(frozen=True, slots=True)
 class Upgrade:
     """An accepted upgrade: the 101 answer to send, and the connection that follows it."""
@@ -48,11 +57,12 @@ def accept_upgrade(request: web.Request) -> Upgrade:
         raise web.HTTPBadRequest(reason=f"Handshake error: bad Sec-WebSocket-Key {key[:64]!r}")
     handshake = H11Handshake(ConnectionType.SERVER)
     try:
-        handshake.initiate_upgrade_connection(list(request.raw_headers), request.raw_path)
+        headers = [(name, value) for name, value in request.raw_headers if name.lower() in HANDSHAKE_HEADERS]
+        handshake.initiate_upgrade_connection(headers, request.raw_path)
         answer = handshake.send(AcceptConnection())
     except (RemoteProtocolError, LocalProtocolError) as exc:
-        headers = {"Sec-WebSocket-Version": "13"} if "Version" in str(exc) else None
-        raise web.HTTPBadRequest(reason=f"Not a WebSocket upgrade: {exc}", headers=headers) from None
+        version = {"Sec-WebSocket-Version": "13"} if "Version" in str(exc) else None
+        raise web.HTTPBadRequest(reason=f"Not a WebSocket upgrade: {exc}", headers=version) from None
     connection = handshake.connection
     assert connection is not None  # AcceptConnection made it
     return Upgrade(answer, connection)
