@@ -68,7 +68,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     for transport in transports:
         session = LiveSession(Service(), hub, _noop_send, buffer_limit=512, max_subscriptions=10,
                               on_overflow=lambda: None)
-        session.transport = transport
+        session.write_to(transport)
         await session.subscribe(["m"], {"m": Cursor(0)})
         sessions.append(session)
     per_session = (tracemalloc.get_traced_memory()[0] - before) / args.fans

@@ -6,9 +6,9 @@ catch-up under the send lock, then let live frames through only when their seq i
 match's cursor. A frame that raced the catch-up is dropped as already sent; none can be missed.
 
 Delivery without a coroutine hop, by one path with one cursor per match: the hub offers each
-frame to `try_write`. For a WebSocket fan (`transport` set) with nothing queued, no catch-up
-holding the send lock, its cursor right before the frame and its write buffer under the
-high-water mark, the frame's shared pre-built bytes go to the transport at once and the cursor
+frame to `try_write`. For a WebSocket fan (`transport` set) with nothing queued, its cursor
+right before the frame (a match whose catch-up is running has none yet) and its write buffer
+under the high-water mark, the frame's shared pre-built bytes go to the transport at once and the cursor
 moves. Otherwise the hub calls `enqueue`: a bounded queue drained by a pump task created only
 then; once anything is queued, every later frame queues behind it until the pump has emptied
 it, so order holds. A gap before a frame (events that never reached this instance) is filled
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -29,7 +30,7 @@ from ...errors import MatchNotFound, ScoreboardError
 from ...frames import Frame
 from ...hub import WILDCARD, Hub
 from .framing import websocket_bytes
-from .websocket import WRITE_HIGH_WATER, Transport
+from .websocket import WRITE_HIGH_WATER, Transport, raw_fd
 from ...service import CatchUp, ScoreService
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class LiveSession:
 
     # One per connected fan, tens of thousands at once: slots, and nothing built until needed.
     __slots__ = (
-        "_service", "_hub", "_send", "transport", "_max_subscriptions", "_buffer_limit",
+        "_service", "_hub", "_send", "transport", "_fd", "_max_subscriptions", "_buffer_limit",
         "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
         "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample", "_epochs",
     )
@@ -68,9 +69,10 @@ class LiveSession:
         self._service = service
         self._hub = hub
         self._send = send
-        # A WebSocket's transport, where frames may be written whole without awaiting (ws.py
-        # sets it once open; None for SSE). `stop()` is called before it closes (on_closing).
+        # A WebSocket's transport, where frames may be written whole without awaiting, and the
+        # descriptor of its socket, or -1 (`write_to`; None and -1 for SSE).
         self.transport: Transport | None = None
+        self._fd = -1
         self._max_subscriptions = max_subscriptions
         # The bound keeps a stalled client from growing memory without limit: past it the fan
         # is cut off (`on_overflow`: the transport closes with a resume hint).
@@ -107,6 +109,12 @@ class LiveSession:
             f"{match_id}:{seq}@{epochs[match_id]}" if match_id in epochs else f"{match_id}:{seq}"
             for match_id, seq in sorted(self._cursors.items())
         )
+
+    def write_to(self, transport: Transport) -> None:
+        """Event frames may go straight to this WebSocket transport, and to the socket under it
+        with a raw write while the transport holds nothing back (see `try_write`)."""
+        self.transport = transport
+        self._fd = raw_fd(transport)
 
     def start(self) -> None:
         """Nothing to start: the pump task exists only while frames wait in the queue."""
@@ -180,21 +188,40 @@ class LiveSession:
         if self._stopped:
             return True  # closing: nothing more is sent
         transport = self.transport
-        if transport is None or self._queue is not None or self._send_lock.locked():
-            return False  # SSE, frames waiting, or a catch-up running: behind them, in the queue
+        if transport is None or self._queue is not None:
+            return False  # SSE, or frames waiting: behind them, in the queue
         match_id = frame.match_id
         cursors = self._cursors
         cursor = cursors.get(match_id)
         if cursor is None:
+            if match_id in self._topics:
+                return False  # its catch-up is running (the cursor comes with it): queue behind it
             if not self._should_send(frame):  # a wildcard fan: no cursor, but the privacy rule
                 return True
         elif frame.seq != cursor + 1:
             # Had already (a duplicate), or a gap the queue fills from the store first.
             return frame.seq <= cursor
-        if transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+        waiting = transport.get_write_buffer_size()
+        if waiting > WRITE_HIGH_WATER:
             return False  # the client reads slowly: queue, bounded
         wire = frame.wire
-        transport.write(wire if wire is not None else websocket_bytes(frame))
+        if wire is None:
+            wire = websocket_bytes(frame)
+        if waiting or self._fd < 0:
+            transport.write(wire)  # behind what the transport holds, so bytes stay in order
+        elif transport.is_closing():
+            return True  # going away (its socket may be closed any moment): it resumes with since
+        else:
+            # Nothing waits: straight to the socket, a third of transport.write's CPU (see
+            # docs/architecture.md). The descriptor is the transport's own socket for as long
+            # as the transport is not closing (checked just above, on this same loop turn);
+            # what the kernel does not take goes to the transport, which sends it in order.
+            try:
+                sent = os.write(self._fd, wire)
+            except OSError:  # full (EAGAIN) or failing: the transport sends it or reports why
+                sent = 0
+            if sent < len(wire):
+                transport.write(wire[sent:])
         if cursor is not None:
             cursors[match_id] = frame.seq
         self._until_sample -= 1

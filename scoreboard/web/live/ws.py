@@ -91,7 +91,7 @@ class WebSocketFan:
 
     def connect(self, transport: asyncio.Transport, ws: Connection) -> WebSocketConnection:
         self.connection = WebSocketConnection(transport, self, self._max_message, ws)
-        self.session.transport = transport  # event frames may go straight to it (session.try_write)
+        self.session.write_to(transport)  # event frames may go straight to it (session.try_write)
         return self.connection
 
     def opened(self, request: web.Request, matches: list[str], since: dict[str, Cursor]) -> None:
