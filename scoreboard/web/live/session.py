@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -30,7 +29,7 @@ from ...errors import MatchNotFound, ScoreboardError
 from ...frames import Frame
 from ...hub import WILDCARD, Hub
 from .framing import websocket_bytes
-from .websocket import WRITE_HIGH_WATER, Transport, raw_fd
+from .websocket import WRITE_HIGH_WATER, Transport
 from ...service import CatchUp, ScoreService
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class LiveSession:
 
     # One per connected fan, tens of thousands at once: slots, and nothing built until needed.
     __slots__ = (
-        "_service", "_hub", "_send", "transport", "_fd", "_max_subscriptions", "_buffer_limit",
+        "_service", "_hub", "_send", "transport", "_fast", "_max_subscriptions", "_buffer_limit",
         "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
         "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample", "_epochs",
     )
@@ -69,10 +68,12 @@ class LiveSession:
         self._service = service
         self._hub = hub
         self._send = send
-        # A WebSocket's transport, where frames may be written whole without awaiting, and the
-        # descriptor of its socket, or -1 (`write_to`; None and -1 for SSE).
+        # A WebSocket's transport, where frames may be written whole without awaiting
+        # (`write_to`; None for SSE).
         self.transport: Transport | None = None
-        self._fd = -1
+        # `transport` while the fast path is open (not stopped, nothing queued), else None: one
+        # check per delivery instead of three.
+        self._fast: Transport | None = None
         self._max_subscriptions = max_subscriptions
         # The bound keeps a stalled client from growing memory without limit: past it the fan
         # is cut off (`on_overflow`: the transport closes with a resume hint).
@@ -111,10 +112,9 @@ class LiveSession:
         )
 
     def write_to(self, transport: Transport) -> None:
-        """Event frames may go straight to this WebSocket transport, and to the socket under it
-        with a raw write while the transport holds nothing back (see `try_write`)."""
+        """Event frames may go straight to this WebSocket transport (see `try_write`)."""
         self.transport = transport
-        self._fd = raw_fd(transport)
+        self._fast = transport if not self._stopped and self._queue is None else None
 
     def start(self) -> None:
         """Nothing to start: the pump task exists only while frames wait in the queue."""
@@ -122,10 +122,12 @@ class LiveSession:
     def stop(self) -> None:
         """Deliver nothing more, from now on (the connection is closing)."""
         self._stopped = True
+        self._fast = None
         self._hub.unsubscribe(self, self._topics)
 
     async def close(self) -> None:
         self._stopped = True
+        self._fast = None
         self._hub.unsubscribe(self, self._topics)
         self._topics.clear()
         pump = self._pump
@@ -185,11 +187,10 @@ class LiveSession:
     def try_write(self, frame: Frame) -> bool:
         """Write `frame` to the socket now if it is next for this fan and nothing waits before
         it; True when taken (written, or not for this fan), False to have the hub enqueue it."""
-        if self._stopped:
-            return True  # closing: nothing more is sent
-        transport = self.transport
-        if transport is None or self._queue is not None:
-            return False  # SSE, or frames waiting: behind them, in the queue
+        transport = self._fast
+        if transport is None:
+            # Stopped (closing: taken, nothing more is sent), or SSE, or frames waiting: queue.
+            return self._stopped
         match_id = frame.match_id
         cursors = self._cursors
         cursor = cursors.get(match_id)
@@ -201,27 +202,12 @@ class LiveSession:
         elif frame.seq != cursor + 1:
             # Had already (a duplicate), or a gap the queue fills from the store first.
             return frame.seq <= cursor
-        waiting = transport.get_write_buffer_size()
-        if waiting > WRITE_HIGH_WATER:
+        if transport.get_write_buffer_size() > WRITE_HIGH_WATER:
             return False  # the client reads slowly: queue, bounded
+        # The frame's one pre-built bytes, shared by every fan. transport.write, not a raw
+        # os.write to the socket: through this path both cost the same (docs/architecture.md).
         wire = frame.wire
-        if wire is None:
-            wire = websocket_bytes(frame)
-        if waiting or self._fd < 0:
-            transport.write(wire)  # behind what the transport holds, so bytes stay in order
-        elif transport.is_closing():
-            return True  # going away (its socket may be closed any moment): it resumes with since
-        else:
-            # Nothing waits: straight to the socket, a third of transport.write's CPU (see
-            # docs/architecture.md). The descriptor is the transport's own socket for as long
-            # as the transport is not closing (checked just above, on this same loop turn);
-            # what the kernel does not take goes to the transport, which sends it in order.
-            try:
-                sent = os.write(self._fd, wire)
-            except OSError:  # full (EAGAIN) or failing: the transport sends it or reports why
-                sent = 0
-            if sent < len(wire):
-                transport.write(wire[sent:])
+        transport.write(wire if wire is not None else websocket_bytes(frame))
         if cursor is not None:
             cursors[match_id] = frame.seq
         self._until_sample -= 1
@@ -251,9 +237,11 @@ class LiveSession:
         queue = self._queue
         if queue is None:
             queue = self._queue = deque()
+            self._fast = None  # from now on every frame queues behind this one
             self._pump = asyncio.get_running_loop().create_task(self._drain())
         elif len(queue) >= self._buffer_limit:
             self._overflowed = self._stopped = True
+            self._fast = None
             queue.clear()
             self._on_overflow()
             return
@@ -283,13 +271,16 @@ class LiveSession:
                             self._sampled(frame)
                     queue.popleft()
                 self._queue = None  # no await since the queue emptied: nothing can slip past
+                if not self._stopped:
+                    self._fast = self.transport
         except ConnectionResetError:
             self._stopped = True  # the fan went away mid-send; its handler cleans up
+            self._fast = None
         except Exception:
             # Never leave a fan with a queue and no pump: it would silently get nothing more.
             log.exception("sending to a live fan failed: disconnecting it so it resumes with since")
             self._stopped = True
-            self._queue = None
+            self._fast = self._queue = None
             self._on_overflow()
 
     def _gap_before(self, frame: Frame) -> bool:

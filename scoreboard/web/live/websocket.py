@@ -21,7 +21,7 @@ a sign of life for the heartbeat), or grow a message from endless empty fragment
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Protocol
 
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
@@ -59,19 +59,6 @@ class Transport(Protocol):
     def get_write_buffer_size(self) -> int: ...
 
     def write(self, data: bytes) -> None: ...
-
-    def is_closing(self) -> bool: ...
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
-
-
-def raw_fd(transport: Transport) -> int:
-    """The descriptor of the plain TCP socket under `transport`, or -1 (TLS, or no socket):
-    where a frame may be written while the transport holds nothing back and is not closing."""
-    if transport.get_extra_info("sslcontext") is not None:
-        return -1  # bytes must go through the TLS layer
-    sock = transport.get_extra_info("socket")
-    return sock.fileno() if sock is not None else -1
 
 
 class Listener(Protocol):
