@@ -2,7 +2,8 @@
 
 N live sessions, each writing to a real (socketpair) asyncio transport, subscribe to one match;
 one frame is published K times. Reports µs per delivery of `Hub.publish` (user + kernel send),
-split by `resource.getrusage`, for the direct path and for the textbook loop over the same
+split by `resource.getrusage`, for our path (the hub offers the frame to each session's
+`try_write`, which writes the shared bytes) and for the textbook loop over the same
 sockets (`for ws in fans: await send(frame)`, one coroutine per fan), and tracemalloc bytes
 per idle session. Quick to run while changing the hot path; `bench/run.py` is the real thing.
 
