@@ -331,3 +331,56 @@ def test_prebuilt_frames_are_the_bytes_wsproto_would_send() -> None:
     server = Connection(ConnectionType.SERVER)
     for text in ("", "x", "é" * 62, "é" * 63, "y" * 65535, "z" * 65536):
         assert websocket_text_frame(text.encode()) == server.send(Message(data=text)), len(text)
+
+
+class _Ignore:
+    """A websocket.Listener that wants nothing."""
+
+    def on_text(self, text: str) -> None: ...
+
+    def on_binary(self) -> None: ...
+
+    def on_closing(self) -> None: ...
+
+    def on_closed(self, code: int) -> None: ...
+
+
+async def test_pings_while_our_bytes_wait_unread_leave_one_pong_that_answers_the_last() -> None:
+    """A client that pings while it leaves what we sent unread gets no pong queued per ping:
+    at most one waits, and once it reads, the pong it gets answers its latest ping."""
+    import socket
+
+    from scoreboard.web.live.framing import websocket_text_frame
+    from scoreboard.web.live.websocket import WebSocketConnection
+
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+    connection = WebSocketConnection(transport, _Ignore(), 16384)  # type: ignore[arg-type]
+    transport.set_protocol(connection)
+    big = websocket_text_frame(b"x" * (1 << 20))  # more than the kernel buffers take, under OUTGOING_LIMIT
+    transport.write(big)
+    waiting = transport.get_write_buffer_size()
+    assert waiting > 0
+    mask = b"\x00\x00\x00\x00"
+    pings = [bytes([i]) * 125 for i in range(40)]  # under the control-frame budget
+    theirs.sendall(b"".join(b"\x89\xfd" + mask + payload for payload in pings))
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+    assert transport.get_write_buffer_size() - waiting <= 127, "more than one pong queued"
+    theirs.setblocking(False)
+    received = bytearray()
+    for _ in range(2000):  # read everything: the big frame, then the pong(s)
+        try:
+            received += theirs.recv(1 << 20)
+        except BlockingIOError:
+            await asyncio.sleep(0.005)
+        if len(received) >= len(big) and received[len(big):].count(b"\x8a\x7d") >= 1 and \
+                bytes(received[-125:]) == pings[-1]:
+            break
+    tail = bytes(received[len(big):])
+    pongs = [tail[i + 2:i + 127] for i in range(0, len(tail), 127)]
+    assert all(tail[i:i + 2] == b"\x8a\x7d" for i in range(0, len(tail), 127)), tail[:8]
+    assert 1 <= len(pongs) <= 2 and pongs[-1] == pings[-1]
+    transport.abort()
+    theirs.close()
