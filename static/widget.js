@@ -225,7 +225,7 @@
 .s{grid-column:1/-1;margin-top:-2px;font-size:14px;color:var(--mu);white-space:nowrap}
 .n{font-size:20px;font-weight:800;font-variant-numeric:tabular-nums;text-align:right;padding:0 2px;border-radius:4px}
 .scheduled .n{visibility:hidden}.lh .a,.lh .as,.la .h,.la .hs{color:var(--mu);font-weight:500}
-.f{justify-content:space-between;flex-wrap:wrap;row-gap:2px}.l{flex:1}.r{flex:1 0 auto;color:var(--fg);font-weight:700}a{margin-left:auto}
+.f{justify-content:space-between;flex-wrap:wrap;row-gap:2px}.l{flex:1 1 9em}.r{flex:1 0 auto;color:var(--fg);font-weight:700}a{margin-left:auto}
 a{color:var(--mu);flex:none}.v:empty{display:none}.v{flex:none}.v:before{content:"";display:inline-block;width:1.1em;height:1.1em;margin-right:4px;vertical-align:-3px;background:currentColor;mask:url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath fill-rule='evenodd' d='M12 5C6.6 5 2.8 9 1.5 12c1.3 3 5.1 7 10.5 7s9.2-4 10.5-7C21.2 9 17.4 5 12 5zm0 11.6a4.6 4.6 0 1 1 0-9.2 4.6 4.6 0 0 1 0 9.2zm0-2.4a2.2 2.2 0 1 0 0-4.4 2.2 2.2 0 0 0 0 4.4z'/%3E%3C/svg%3E") center/contain no-repeat}
 .z .g,.z .f,.z .ck{display:none}
 .fl{animation:f 1.5s ease-out}@keyframes f{0%,30%{background:var(--fl)}}
