@@ -10,7 +10,7 @@ import pytest
 
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
-from support import assert_nothing_arrives, create_match, read_sse_event, receive_json
+from support import assert_nothing_arrives, create_match, post_events, read_sse_event, receive_json
 
 INTERVAL = 0.1  # seconds between counts here (5 by default)
 
@@ -51,8 +51,11 @@ async def next_watching(ws: Any, timeout: float = 3.0) -> dict[str, Any]:
 
 async def test_websocket_and_sse_fans_are_counted_and_told(client: Any) -> None:
     """Two WebSocket fans and one SSE fan: the API says 3, each WebSocket fan is sent 3, and
-    the SSE fan gets it as an unnamed message without an id (its resume cursor stays)."""
+    the SSE fan gets it as an unnamed message without an id (its resume cursor stays). The
+    next event still arrives after it, in order (the WebSocket fans are in the direct lane,
+    as up-to-date fans of a match with a published event are)."""
     await create_match(client)
+    await post_events(client, "arg-fra", {"type": "period_start"})
     assert await watching_of(client) == 0
     first, second = await fan(client), await fan(client)
     async with client.get("/sse?matches=arg-fra") as stream:
@@ -70,6 +73,12 @@ async def test_websocket_and_sse_fans_are_counted_and_told(client: Any) -> None:
             seen = await read_sse_event(stream)
         assert seen["event"] == "message" and "id" not in seen
         assert json.loads(seen["data"]) == {"type": "watching", "match_id": "arg-fra", "count": 3}
+        await post_events(client, "arg-fra", {"type": "goal", "team": "home"})
+        for ws in (first, second):
+            goal = await receive_json(ws)
+            assert (goal["type"], goal["seq"]) == ("event", 2)
+        goal_event = await read_sse_event(stream)
+        assert goal_event["event"] == "event" and goal_event["id"].startswith("arg-fra:2@")
     await first.close()
     assert (await next_watching(second))["count"] == 1
     await until_watching(client, 1)
