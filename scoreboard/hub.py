@@ -28,8 +28,7 @@ WILDCARD = "*"
 
 class Subscriber(Protocol):
     """What the hub asks of a subscriber. Every method is called on the event loop, must not
-    block, and is called per match in seq order. (A further kind of message, one without a
-    seq, would be one more method here, such as `send_text(match_id, text)`.)"""
+    block or raise, and is called per match in seq order."""
 
     def try_write(self, frame: Frame) -> bool:
         """Send `frame` now if nothing of this subscriber waits before it; True when it was
@@ -41,6 +40,10 @@ class Subscriber(Protocol):
     def resync(self, match_id: str, seq: int) -> None:
         """Frame `seq` of `match_id` will never come (it could not be built): fetch what was
         missed from the store before any later frame."""
+
+    def send_notice(self, notice: Frame) -> None:
+        """Take a message that is no event of the log (seq 0, e.g. how many watch): it moves
+        no cursor and may be dropped for a fan that is behind."""
 
 
 class Hub:
@@ -110,3 +113,13 @@ class Hub:
         if match_id is not None:
             return len(self._topics.get(match_id, ()))
         return sum(len(s) for s in self._topics.values())
+
+    def fan_counts(self) -> dict[str, int]:
+        """Subscribers per match id, wildcard ones left out (a dashboard, not a fan of each)."""
+        return {match_id: len(subscribers) for match_id, subscribers in self._topics.items()
+                if match_id != WILDCARD}
+
+    def announce(self, notice: Frame) -> None:
+        """Hand `notice` to each subscriber of its match (not the wildcard ones), once."""
+        for subscriber in tuple(self._topics.get(notice.match_id, ())):
+            subscriber.send_notice(notice)
