@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from wsproto.connection import Connection
 
 from ...domain import utc_now
 from ...errors import InvalidInput, ScoreboardError
@@ -24,7 +25,7 @@ from ...logs import ClientErrorLog
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .close_codes import CloseCode
 from .connections import ConnectionRegistry
-from .handshake import accept_key, take_over
+from .handshake import accept_upgrade, take_over
 from .heartbeat import Heartbeat
 from ..errors import BadRequest, load_json
 from ..keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
@@ -88,9 +89,9 @@ class WebSocketFan:
         self._client_log: ClientErrorLog = app[CLIENT_ERRORS_KEY]
         self._client = client_address(request, settings.trust_forwarded)
 
-    def connect(self, transport: asyncio.Transport) -> WebSocketConnection:
-        self.connection = WebSocketConnection(transport, self, self._max_message)
-        self.session.socket = transport  # event frames may go straight to it (hub.py)
+    def connect(self, transport: asyncio.Transport, ws: Connection) -> WebSocketConnection:
+        self.connection = WebSocketConnection(transport, self, self._max_message, ws)
+        self.session.write_to(transport)  # event frames may go straight to it (session.try_write)
         return self.connection
 
     def opened(self, request: web.Request, matches: list[str], since: dict[str, Cursor]) -> None:
@@ -369,13 +370,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     bad_ids = invalid_match_ids(matches)
     if bad_ids:
         raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
-    accept = accept_key(request)  # 400 for a request that is not a valid upgrade
+    upgrade = accept_upgrade(request)  # 400 for a request that is not a valid upgrade
     release = await hold_client_slot(request)  # 429 when this client address has too many open
     try:
         fan = WebSocketFan(request, release)
-        response = take_over(request, accept, fan.connect)
+        response, tail = take_over(request, upgrade, fan.connect)
     except BaseException:
         release()
         raise
     fan.opened(request, matches, since)
+    if tail and fan.connection is not None:
+        fan.connection.data_received(tail)  # a first message sent right behind the request
     return response
