@@ -102,6 +102,7 @@ class Settings:
     redis_prefix: str = _opt("prefix of every Redis key (several services can share one Redis)")
     redis_timeout: float = _opt("seconds a Redis command may take before the request answers 503")
     redis_stream_maxlen: int = _opt("commits kept in the Redis stream for instances catching up")
+    redis_pool_size: int = _opt("Redis connections per process; past it commands wait (up to redis_timeout) for one")
     web_concurrency: int = _opt("worker processes sharing the port")
     event_loop: str = _opt("auto (uvloop when installed: pip install 'scoreboard[fast]'), uvloop or asyncio")
     log_level: str = _opt("debug, info, warning or error")
@@ -170,7 +171,7 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be greater than 0")
         for name in ("subscriber_buffer", "snapshot_events", "max_body_bytes", "max_ws_message_bytes",
-                     "redis_stream_maxlen"):
+                     "redis_stream_maxlen", "redis_pool_size"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
         if any(not key for key in self.api_keys):

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ...domain import utc_now
-from ...errors import InvalidInput, ScoreboardError
+from ...errors import InvalidInput, ScoreboardError, StoreUnavailable
 from ...logs import ClientErrorLog
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from .close_codes import CloseCode
@@ -195,6 +195,10 @@ class WebSocketFan:
                 await self._handle(item)
         except ConnectionResetError:
             pass  # the fan went away mid-send: on_closed cleans up
+        except StoreUnavailable:
+            # An overloaded or unreachable store is neither the fan's fault nor a bug (1011):
+            # 1013 has it come back after a jittered pause and resume with since.
+            self._close(CloseCode.TRY_AGAIN_LATER, "the score store is busy: reconnect shortly")
         except Exception:
             self._client_log.note(self._client, "WebSocket message handling failed", level=logging.ERROR, exc_info=True)
             self._close(CloseCode.INTERNAL_ERROR, "internal error: reconnect")
@@ -314,6 +318,8 @@ class WebSocketFan:
             await self.error(refusal.code, refusal.message, match_id=match_id)
         try:
             missing = await self.session.subscribe(matches, since) if matches else []
+        except StoreUnavailable:
+            raise  # closes with 1013 (_work)
         except ScoreboardError as exc:
             await self.error(exc.code, exc.message)
             return
