@@ -22,6 +22,9 @@ from .session import LiveSession
 from ..security.viewer import Viewer, refusal, viewer_from_token
 
 EXPIRY_SLACK = 0.05  # seconds after a grant's end before it is acted on
+# Matches whose privacy one connection remembers; past it the memory starts over, so a client
+# subscribing to id after id cannot grow it without bound.
+PRIVACY_MEMORY = 256
 
 
 async def hold_client_slot(request: web.Request) -> Callable[[], None]:
@@ -54,6 +57,10 @@ class LiveAccess:
         self._checked_at = time.time()  # grants that ended before this were acted on
         self.viewer = Viewer()
         self.private_followed: set[str] = set()  # private match ids subscribed with a grant
+        # match id -> whether it is private, for matches this connection has asked about: a
+        # match's privacy never changes, and a subscribe is screened twice (needs_auth, then
+        # screen), so the second costs no store read.
+        self._private: dict[str, bool] = {}
         session.may_view_private = lambda match_id: self.viewer.may_view(match_id)
 
     def adopt(self, viewer: Viewer) -> None:
@@ -74,7 +81,8 @@ class LiveAccess:
         """Split match ids into those this viewer may follow and refusals (id, error).
 
         Unknown ids pass through, for the session to report as not found. `follow`: record the
-        granted private ones as followed (the caller is about to subscribe to them).
+        granted private ones as followed (the caller is about to subscribe to them). Raises
+        StoreUnavailable when the store cannot be reached.
         """
         allowed: list[str] = []
         refused: list[tuple[str, ScoreboardError]] = []
@@ -83,12 +91,17 @@ class LiveAccess:
             if match_id == WILDCARD:
                 allowed.append(match_id)
                 continue
-            try:
-                view = await service.get_match(match_id)
-            except MatchNotFound:
-                allowed.append(match_id)
-                continue
-            if not view.get("private"):
+            private = self._private.get(match_id)
+            if private is None:
+                try:
+                    private = await service.is_private(match_id)
+                except MatchNotFound:  # not remembered: it may be created later
+                    allowed.append(match_id)
+                    continue
+                if len(self._private) >= PRIVACY_MEMORY:
+                    self._private.clear()
+                self._private[match_id] = private
+            if not private:
                 allowed.append(match_id)
             elif self.viewer.may_view(match_id):
                 allowed.append(match_id)
