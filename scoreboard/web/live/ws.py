@@ -21,7 +21,7 @@ from aiohttp import web
 from ...domain import utc_now
 from ...errors import InvalidInput, ScoreboardError, StoreUnavailable
 from ...logs import ClientErrorLog
-from ..metrics import METRICS_KEY, connection_closed, connection_opened
+from ..metrics import METRICS_KEY, acknowledged_bytes, connection_closed, connection_opened
 from .close_codes import CloseCode
 from .connections import ConnectionRegistry
 from .handshake import accept_key, take_over
@@ -164,7 +164,8 @@ class WebSocketFan:
             self._worker.cancel()
         asyncio.ensure_future(self.session.close())
         self._release()
-        connection_closed(self._log_fields, self.transport, code)
+        connection_closed(self._log_fields, self.transport, code, matches=len(self.session.subscriptions),
+                          sent_bytes=acknowledged_bytes(self.connection and self.connection.transport))
 
     # -- client messages (websocket.Listener) ----------------------------------------------------
 
