@@ -134,6 +134,8 @@ class Settings:
         "seconds a match nobody follows may go unused before its in-memory state is let go (reloaded from the store when next needed)")
     max_connections: int = _opt(
         "open connections (HTTP, WebSocket, SSE) at once, past which new ones get 503 (0 = the open-file limit less a reserve)")
+    max_handshakes: int = _opt(
+        "live connections opening at once (upgrade until first catch-up sent), past which new ones get 503 + Retry-After (0 = no limit)")
     # Notifications (README "Notifications"): Web Push and webhooks.
     vapid_private_key: str = _opt("VAPID key for Web Push, PEM or base64url (empty: made once and kept in the store)")
     vapid_subject: str = _opt("contact push services may write to: mailto:you@example.com or https://your.site")
@@ -181,7 +183,7 @@ class Settings:
         for name in ("token_max_ttl", "max_subscriptions", "ingest_burst"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
-        for name in ("max_connections_per_client", "ingest_rate", "ws_idle_timeout"):
+        for name in ("max_connections_per_client", "ingest_rate", "ws_idle_timeout", "max_handshakes"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:

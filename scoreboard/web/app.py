@@ -16,8 +16,11 @@ from .api import matches
 from .api.docs import setup_api_docs
 from .api.notify_wiring import setup_notify
 from .errors import error_middleware
-from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
+from .keys import (
+    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HANDSHAKES_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY,
+)
 from .live import sse, ws
+from .live.admission import HandshakeAdmission
 from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
 from .live.heartbeat import Heartbeat, heartbeat_lifetime
@@ -43,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICE_KEY] = ScoreService(make_store(settings), hub, settings.snapshot_events)
     app[KEYRING_KEY] = KeyRing(settings.scorekeeper_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
+    app[HANDSHAKES_KEY] = HandshakeAdmission(settings.max_handshakes)  # live connections opening at once
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
     # Client mistakes (bad requests, bad live messages) are logged once per client per minute.
     app[CLIENT_ERRORS_KEY] = CLIENT_ERRORS

@@ -237,6 +237,7 @@ class WebSocketFan:
     async def _subscribe_opening(self, matches: list[str], since: dict[str, Cursor]) -> None:
         if matches:
             await self.subscribe(matches, since)
+        self.access.opened()  # another connection may open (max_handshakes, admission.py)
         self.watch_idle()
 
     async def _authenticate_first(self, message: str | None) -> None:
