@@ -18,9 +18,11 @@ from .api.docs import setup_api_docs
 from .api.notify_wiring import setup_notify
 from .errors import error_middleware
 from .keys import (
-    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, WATCHING_KEY,
+    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HANDSHAKES_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY,
+    SETTINGS_KEY, WATCHING_KEY,
 )
 from .live import sse, ws
+from .live.admission import HandshakeAdmission
 from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
 from .live.handoff import check_aiohttp
@@ -51,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     service.watching = watching.count
     app[KEYRING_KEY] = KeyRing(settings.scorekeeper_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
+    app[HANDSHAKES_KEY] = HandshakeAdmission(settings.max_handshakes)  # live connections opening at once
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
     # Client mistakes (bad requests, bad live messages) are logged once per client per minute.
     app[CLIENT_ERRORS_KEY] = CLIENT_ERRORS

@@ -20,9 +20,9 @@ from aiohttp import web
 from wsproto.connection import Connection
 
 from ...domain import utc_now
-from ...errors import InvalidInput, ScoreboardError
+from ...errors import InvalidInput, ScoreboardError, StoreUnavailable
 from ...logs import ClientErrorLog
-from ..metrics import METRICS_KEY, connection_closed, connection_opened
+from ..metrics import METRICS_KEY, acknowledged_bytes, connection_closed, connection_opened
 from .close_codes import CloseCode
 from .connections import ConnectionRegistry
 from .handshake import accept_upgrade, take_over
@@ -165,7 +165,8 @@ class WebSocketFan:
             self._worker.cancel()
         asyncio.ensure_future(self.session.close())
         self._release()
-        connection_closed(self._log_fields, self.transport, code)
+        connection_closed(self._log_fields, self.transport, code, matches=len(self.session.subscriptions),
+                          sent_bytes=acknowledged_bytes(self.connection and self.connection.transport))
 
     # -- client messages (websocket.Listener) ----------------------------------------------------
 
@@ -196,6 +197,10 @@ class WebSocketFan:
                 await self._handle(item)
         except ConnectionResetError:
             pass  # the fan went away mid-send: on_closed cleans up
+        except StoreUnavailable:
+            # An overloaded or unreachable store is neither the fan's fault nor a bug (1011):
+            # 1013 has it come back after a jittered pause and resume with since.
+            self._close(CloseCode.TRY_AGAIN_LATER, "the score store is busy: reconnect shortly")
         except Exception:
             self._client_log.note(self._client, "WebSocket message handling failed", level=logging.ERROR, exc_info=True)
             self._close(CloseCode.INTERNAL_ERROR, "internal error: reconnect")
@@ -233,6 +238,7 @@ class WebSocketFan:
     async def _subscribe_opening(self, matches: list[str], since: dict[str, Cursor]) -> None:
         if matches:
             await self.subscribe(matches, since)
+        self.access.opened()  # another connection may open (max_handshakes, admission.py)
         self.watch_idle()
 
     async def _authenticate_first(self, message: str | None) -> None:
@@ -315,6 +321,8 @@ class WebSocketFan:
             await self.error(refusal.code, refusal.message, match_id=match_id)
         try:
             missing = await self.session.subscribe(matches, since) if matches else []
+        except StoreUnavailable:
+            raise  # closes with 1013 (_work)
         except ScoreboardError as exc:
             await self.error(exc.code, exc.message)
             return
