@@ -30,7 +30,7 @@ const PLAIN = {
   store_unavailable: "The server cannot save right now. It will be tried again.",
 };
 // Codes whose server message is the useful part ("start the first period (period_start) …").
-const SERVER_SAYS = new Set(["not_in_play", "match_closed", "seq_conflict", "not_found"]);
+const SERVER_SAYS = new Set(["not_in_play", "seq_conflict", "not_found"]);
 
 const FIELD_LABELS = {
   home: "Home team", away: "Away team", id: "Match id", starts_at: "Kickoff",
