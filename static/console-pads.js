@@ -44,7 +44,7 @@ export function paintFlow(root, match) {
       // One group for every period button: a double click on "Kick off" must not also press
       // the "Half time" that takes its place.
       group: "flow", cls: `big flow-btn${index === 0 ? " primary" : ""}${action.finish ? " finish" : ""}`,
-      data: { body: JSON.stringify(action.body) },
+      data: { body: JSON.stringify(action.body), label: action.label },
     });
     if (action.hint) {
       const hint = document.createElement("small");

@@ -216,10 +216,10 @@ controlPanel.addEventListener("click", (e) => {
   button.classList.add("pressed");
 });
 
-// The clock field starts from the clock as it reads now: a correction is usually a few seconds.
+// The clock field shows the clock as it reads now: a correction is usually a few seconds off it.
 $("clock-set").addEventListener("focus", () => {
   const match = currentMatch();
-  if (match && !$("clock-set").value) $("clock-set").value = clockText(match, serverNow());
+  if (match) $("clock-set").placeholder = `now ${clockText(match, serverNow())}`;
 });
 
 paintOutbox();
