@@ -71,20 +71,20 @@ export function paintScorePad(root, match) {
   });
 }
 
-/** Shootout kicks: scored / missed for each team. */
+/** Shootout kicks: scored / missed, home's in the left column and away's in the right. */
 export function paintKickPad(root, match) {
   const signature = JSON.stringify([match.home, match.away]);
-  return repaint(root, signature, () => ["home", "away"].flatMap((side) => [
-    button("kick", withTeam("Scored", match[side]), { team: side, cls: `big kick scored ${side}`, group: `kick:${side}`, data: { scored: "true" } }),
-    button("kick", withTeam("Missed", match[side]), { team: side, cls: `big kick missed ${side}`, group: `kick:${side}`, data: { scored: "false" } }),
-  ]));
+  return repaint(root, signature, () => [true, false].flatMap((scored) => ["home", "away"].map((side) => button(
+    "kick", withTeam(scored ? "Scored" : "Missed", match[side]),
+    { team: side, cls: `big kick-btn ${scored ? "kick-scored" : "kick-missed"} ${side}`, group: `kick:${side}`, data: { scored: String(scored) } },
+  ))));
 }
 
-/** Cards: yellow / red for each team. */
+/** Cards: yellow / red, home's in the left column and away's in the right. */
 export function paintCardPad(root, match) {
   const signature = JSON.stringify([match.home, match.away]);
-  return repaint(root, signature, () => ["home", "away"].flatMap((side) => [
-    button("card", withTeam("Yellow", match[side]), { team: side, cls: `big card yellow ${side}`, group: `card:${side}:yellow`, data: { color: "yellow" } }),
-    button("card", withTeam("Red", match[side]), { team: side, cls: `big card red ${side}`, group: `card:${side}:red`, data: { color: "red" } }),
-  ]));
+  return repaint(root, signature, () => ["yellow", "red"].flatMap((color) => ["home", "away"].map((side) => button(
+    "card", withTeam(color === "red" ? "Red" : "Yellow", match[side]),
+    { team: side, cls: `big card-btn card-${color} ${side}`, group: `card:${side}:${color}`, data: { color } },
+  ))));
 }

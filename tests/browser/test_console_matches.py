@@ -127,7 +127,7 @@ def test_a_football_final_with_extra_time_and_a_shootout(browser: Any, server: S
         kicks = [("away", True), ("home", True), ("away", False), ("home", True),
                  ("away", False), ("home", True), ("away", True), ("home", True)]
         for side, scored in kicks:
-            tap(page, f'#kick-pad button[data-team="{side}"].{"scored" if scored else "missed"}')
+            tap(page, f'#kick-pad button[data-team="{side}"].{"kick-scored" if scored else "kick-missed"}')
         expect(page.locator("#shootout .so-row[data-side=home] .so-score")).to_have_text("4")
         expect(page.locator("#shootout .so-row[data-side=away] .so-score")).to_have_text("2")
         expect(page.locator("#match .score-home")).to_have_text("3")
