@@ -3,9 +3,9 @@
 
 const TEXT_FIELDS = ["home", "away", "competition", "stage", "venue", "id"];
 
-/** The body of POST /api/matches from the form's values (a FormData or a plain object). */
+/** The body of POST /api/matches from the create form's FormData. */
 export function matchBody(values) {
-  const get = (name) => String(values.get ? values.get(name) ?? "" : values[name] ?? "").trim();
+  const get = (name) => String(values.get(name) ?? "").trim();
   const body = { sport: get("sport") || "football" };
   for (const name of TEXT_FIELDS) if (get(name)) body[name] = get(name);
   const kickoff = get("starts_at");
@@ -16,7 +16,7 @@ export function matchBody(values) {
   }
   const minutes = get("period_minutes");
   if (minutes) body.period_minutes = Number(minutes);
-  if (get("private") === "on" || (values.get ? false : values.private === true)) body.private = true;
+  if (get("private")) body.private = true;   // a checked box is in the form data, as "on"
   return body;
 }
 

@@ -81,6 +81,21 @@ def test_a_double_click_on_goal_records_one_goal(server: ServerProcess, page: An
     assert server.match(match_id)["score"] == {"home": 4, "away": 0}
 
 
+def test_a_double_click_on_kick_off_does_not_also_end_the_half(server: ServerProcess, page: Any) -> None:
+    """The second click of a double click lands on "Half time", which replaced "Kick off"
+    under the finger: it is the same press, and the half goes on."""
+    match_id = unique_id("kickoff")
+    server.request("POST", "/api/matches", {"id": match_id, "home": "Reds", "away": "Blues"})
+    open_console(page, server, match_id)
+    kick_off = page.locator('#flow button[data-label="Kick off"]')
+    double_click(page, kick_off, 150)
+    expect(page.locator("#match .status")).to_have_text("1st half")
+    expect(page.locator('#flow button[data-label="Half time"]')).to_be_visible()
+    settled(page)
+    page.wait_for_timeout(300)
+    assert [e["type"] for e in server.events(match_id)] == ["period_start"]
+
+
 def test_undo_names_and_retracts_the_last_event(server: ServerProcess, page: Any) -> None:
     """Undo reads "Undo goal Messi 1'" and retracts that goal; the next undo names the event
     before it."""
