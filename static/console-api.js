@@ -70,7 +70,7 @@ export function explain(err) {
   }
   if (SERVER_SAYS.has(err.code) && err.message) {
     const plain = PLAIN[err.code] && err.code !== "not_in_play" ? `${PLAIN[err.code]} ` : "";
-    return `${plain}${sentence(err.message)}`.replace(/\.\s+(.)/, (_, c) => `. ${c.toUpperCase()}`);
+    return `${plain}${sentence(err.message)}`;
   }
   return PLAIN[err.code] || sentence(err.message) || `The server answered ${err.status}.`;
 }
