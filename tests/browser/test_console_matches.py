@@ -12,7 +12,7 @@ from .layout import new_context
 
 # Period buttons share one double-tap window (static/console-press.js): presses of two of
 # them in a row are a scorekeeper's deliberate steps, further apart than that.
-STEP_MS = 600
+STEP_MS = 550
 
 
 def flow_labels(page: Any) -> list[str]:
@@ -171,9 +171,13 @@ def test_a_basketball_game_into_overtime(server: ServerProcess, page: Any) -> No
     expect(page.locator("#score-pad button")).to_have_count(6)
     expect(page.locator("#cards")).to_be_hidden()   # no cards in basketball
     tap(page, '#score-pad button[data-team="home"][data-value="3"]')
+    tap(page, "#clock-toggle")   # a timeout: the clock stops
+    expect(page.locator("#clock-toggle")).to_have_text("Start clock")
     page.fill("#clock-set", "4:12")
     tap(page, 'button[data-action="clock_set"]')
     expect(page.locator("#match .clock")).to_have_text("4:12")
+    page.wait_for_timeout(1100)
+    expect(page.locator("#match .clock")).to_have_text("4:12")   # stopped means stopped
     tap(page, '#score-pad button[data-team="away"][data-value="2"]')
     step(page, "End of Q1")
     for quarter in (2, 3, 4):
