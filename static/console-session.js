@@ -98,6 +98,10 @@ export class Session {
       e.preventDefault();
       this._create(e.currentTarget);
     });
+    // The default length of a period, as the sport plays it (FIBA quarters: 10').
+    $("new-sport").addEventListener("change", (e) => {
+      $("new-period-minutes").placeholder = e.currentTarget.value === "basketball" ? "10" : "45";
+    });
   }
 
   async loadMatches(selectId = sessionStorage.getItem(MATCH_STORAGE)) {
@@ -131,6 +135,11 @@ export class Session {
   async _create(form) {
     const submit = form.querySelector("button[type=submit]");
     const body = matchBody(new FormData(form));
+    if (body.home && (body.home || "").toLowerCase() === (body.away || "").toLowerCase()) {
+      this.say("Home and away are the same team: check the names.", "error");
+      $("new-away").focus();
+      return;
+    }
     submit.disabled = true;
     try {
       const { data } = await postJson("/api/matches", body, apiKey());

@@ -68,6 +68,8 @@ def test_the_console_fits_phone_and_laptop(browser: Any, server: ServerProcess, 
         page.click('#card-pad button[data-team="home"][data-color="yellow"]')
         expect(page.locator("#outbox")).to_contain_text("1 waiting to send")
         expect(page.locator("#flow button")).to_have_text(["Half time"])
+        page.click("#create-details summary")   # the fixture fields are part of the page too
+        expect(page.locator("#new-kickoff")).to_be_visible()
         check(page, "live", width)
 
         page.unroute("**/api/matches/*/events")
