@@ -135,7 +135,7 @@ export class Session {
   async _create(form) {
     const submit = form.querySelector("button[type=submit]");
     const body = matchBody(new FormData(form));
-    if (body.home && (body.home || "").toLowerCase() === (body.away || "").toLowerCase()) {
+    if (body.home && body.home.toLowerCase() === (body.away || "").toLowerCase()) {
       this.say("Home and away are the same team: check the names.", "error");
       $("new-away").focus();
       return;
