@@ -61,6 +61,10 @@ class Subscriber(Protocol):
         """Frame `seq` of `match_id` will never come (it could not be built): fetch what was
         missed from the store before any later frame. Must not block or raise."""
 
+    def send_notice(self, notice: Frame) -> None:
+        """Take a message that is no event of the log (seq 0, e.g. how many watch): it moves
+        no cursor and may be dropped for a fan that is behind. Must not block or raise."""
+
 
 class Socket(Protocol):
     """What the direct lane needs of a transport (asyncio's and uvloop's have all three)."""
@@ -233,3 +237,17 @@ class Hub:
         if match_id is not None:
             return len(self._topics.get(match_id, ())) + len(self._direct.get(match_id, ()))
         return sum(len(s) for s in self._topics.values()) + sum(len(d) for d in self._direct.values())
+
+    def fan_counts(self) -> dict[str, int]:
+        """Subscribers per match id, wildcard ones left out (a dashboard, not a fan of each)."""
+        counts = {match_id: len(subscribers) for match_id, subscribers in self._topics.items()
+                  if match_id != WILDCARD}
+        for match_id, direct in self._direct.items():
+            counts[match_id] = counts.get(match_id, 0) + len(direct)
+        return counts
+
+    def announce(self, notice: Frame) -> None:
+        """Hand `notice` to each subscriber of its match (not the wildcard ones), once."""
+        match_id = notice.match_id
+        for subscriber in (*self._topics.get(match_id, ()), *self._direct.get(match_id, ())):
+            subscriber.send_notice(notice)

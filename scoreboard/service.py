@@ -45,7 +45,7 @@ class ScoreService:
         self.history = FrameHistory(depth=snapshot_events)
         # match id -> (seq, snapshot JSON): after a restart thousands of fans reconnect at once
         # and most want the same snapshot (~0.3 ms to build for a 200-event match).
-        self._snapshots: dict[str, tuple[int, str]] = {}
+        self._snapshots: dict[str, tuple[int, int, str]] = {}  # match id -> (seq, watching, JSON)
         # Ids of private matches seen committing: a wildcard fan must not get their frames
         # unless granted (web/live/session.py). Learned before each publish, whichever instance wrote.
         self.private_matches: set[str] = set()
@@ -55,6 +55,9 @@ class ScoreService:
         # once a match has gone unused for a whole sweep with no live subscriber (`sweep`).
         self._used: dict[str, bool] = {}
         self._forget_listeners: list[Callable[[str], None]] = []
+        # match id -> fans live on it over every instance ("N watching"), set by the wiring
+        # (presence.WatchingCounter.count); in one match's view and in snapshots.
+        self.watching: Callable[[str], int] = _nobody_watching
         store.add_commit_listener(self._publish)
 
     async def start(self) -> None:
@@ -109,7 +112,7 @@ class ScoreService:
     async def get_match(self, match_id: str) -> dict[str, Any]:
         self._used[match_id] = True
         match, state = await self.store.get(match_id)
-        return match_view(match, state)
+        return {**match_view(match, state), "watching": self.watching(match_id)}
 
     async def events_since(self, match_id: str, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         self._used[match_id] = True
@@ -143,14 +146,16 @@ class ScoreService:
         return CatchUp(None, frames, frames[-1].seq if frames else since, current)
 
     async def _snapshot(self, match: Match, state: MatchState) -> str:
-        """The snapshot message as of `state`, built once per seq of each match."""
+        """The snapshot message as of `state`, built once per seq of each match and watching
+        count (which changes at most once per watching_interval)."""
+        watching = self.watching(match.id)
         cached = self._snapshots.get(match.id)
-        if cached is not None and cached[0] == state.seq:
-            return cached[1]
+        if cached is not None and cached[0] == state.seq and cached[1] == watching:
+            return cached[2]
         tail = await self.store.tail(match.id, self.snapshot_events)
-        text = dumps(snapshot_message(match_view(match, state), tail))
+        text = dumps(snapshot_message({**match_view(match, state), "watching": watching}, tail))
         if (tail[-1].seq if tail else 0) == state.seq:  # not when the log moved on meanwhile
-            self._snapshots[match.id] = (state.seq, text)
+            self._snapshots[match.id] = (state.seq, watching, text)
         return text
 
     async def exists(self, match_id: str) -> bool:
@@ -226,3 +231,7 @@ class ScoreService:
             else:
                 if forgotten:
                     log.debug("let go of %d idle matches", forgotten)
+
+
+def _nobody_watching(match_id: str) -> int:
+    return 0

@@ -131,6 +131,8 @@ class Settings:
     keepalive_timeout: float = _opt("seconds a keep-alive connection may wait for its next request; keep above the router's idle timeout")
     match_idle_seconds: float = _opt(
         "seconds a match nobody follows may go unused before its in-memory state is let go (reloaded from the store when next needed)")
+    watching_interval: float = _opt(
+        "seconds between updates of each match's \"N watching\" count (sent to its fans only when it changed)")
     max_connections: int = _opt(
         "open connections (HTTP, WebSocket, SSE) at once, past which new ones get 503 (0 = the open-file limit less a reserve)")
     # Notifications (README "Notifications"): Web Push and webhooks.
@@ -185,7 +187,7 @@ class Settings:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:
             raise SettingsError("ws_auth_timeout: must be greater than 0")
-        for name in ("header_timeout", "keepalive_timeout", "match_idle_seconds"):
+        for name in ("header_timeout", "keepalive_timeout", "match_idle_seconds", "watching_interval"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be greater than 0")
         if self.max_connections < 0:

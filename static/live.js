@@ -86,7 +86,7 @@ export class LiveFeed {
   constructor({ origin = location.origin, matches, cursors = {}, epochs = {}, transport = "auto",
                 allowGaps = false, retry = retryPolicy(), token = pageToken(),
                 onSnapshot = () => {}, onEvent = () => {}, onState = () => {},
-                onSubscribed = () => {} }) {
+                onSubscribed = () => {}, onWatching = () => {} }) {
     this.origin = origin;
     this.allowGaps = allowGaps;
     this.retry = retry;
@@ -104,6 +104,7 @@ export class LiveFeed {
     this.onEvent = onEvent;
     this.onState = onState;
     this.onSubscribed = onSubscribed;
+    this.onWatching = onWatching;   // {"type": "watching", "match_id", "count"}: no seq, no cursor
     this.state = "connecting";
     this.socket = null;      // the open WebSocket or EventSource, if any
     this.attempt = 0;        // consecutive failed connections, drives the backoff
@@ -304,6 +305,7 @@ export class LiveFeed {
     if (msg.type === "snapshot") this._snapshot(msg);
     else if (msg.type === "event") this._event(msg);
     else if (msg.type === "subscribed") this.onSubscribed(msg);
+    else if (msg.type === "watching") this.onWatching(msg);
     else if (msg.type === "error") console.warn("scoreboard: server says", msg.code, msg.message);
   }
 

@@ -3,7 +3,7 @@
 // Each part is painted only where the root has its element, so every page opts in by markup.
 import {
   eventItem, eventTitle, eventDetail, markRetracted, paintMatch, flash, scoreSentence,
-  minuteLabel, withFrame, pageTitle, isClosed, heroClock, HIDDEN_TYPES,
+  minuteLabel, withFrame, pageTitle, isClosed, heroClock, HIDDEN_TYPES, paintWatching,
 } from "./render.js";
 import { paintScorers, paintShootout, Linescore } from "./match-facts.js";
 import { announce, toast, systemNotify } from "./notify.js";
@@ -99,6 +99,12 @@ export class MatchView {
     this._alert(ev);
   }
 
+  /** A `watching` message: how many fans follow the match live now. */
+  applyWatching(msg) {
+    this.match.watching = msg.count;
+    paintWatching(this.root, this.match);
+  }
+
   _item(ev, period) {
     return eventItem(ev, this.match, {
       retracted: this.match.retracted.has(ev.seq), lookup: this.lookup, period,
@@ -135,6 +141,7 @@ export class MatchView {
   /** The ticking parts (minute, countdown, tab title) and what only a live match shows. */
   _paintLive() {
     const closed = isClosed(this.match);
+    paintWatching(this.root, this.match);
     if (this.root.dataset.live === "match") {
       // No live badge and no "Notify me" once there is nothing live to follow.
       document.body.classList.toggle("match-closed", closed);

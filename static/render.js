@@ -257,6 +257,17 @@ export function paintMatch(root, match, nowMs = Date.now()) {
   if (renamed.some(Boolean)) fitNames(root);
 }
 
+/** "2,314 watching" in the viewer's own number format (templates/_match_parts.html
+ * watching_line); hidden at 0 or unknown, and once the match is over. */
+export function paintWatching(root, match) {
+  const el = root.querySelector(".watching");
+  if (!el) return;
+  const count = Number(match.watching) || 0;
+  el.dataset.watching = String(count);
+  setText(el, ".watching-count", count.toLocaleString());
+  el.hidden = count <= 0 || isClosed(match);
+}
+
 /** The line under a card's teams: how a match was won when it took more than 90 minutes. */
 export const cardNote = (match) => (
   ["penalties", "extra_time", "overtime"].includes(match.decided_by) ? match.result || "" : "");

@@ -40,6 +40,7 @@ function bootMatch(root) {
     transport: requestedTransport(),
     onSnapshot: (msg) => view.applySnapshot(msg),
     onEvent: (msg) => view.applyEvent(msg),
+    onWatching: (msg) => view.applyWatching(msg),
     onState,
     onSubscribed,
   }).start();

@@ -1,7 +1,7 @@
 /* Scoreboard live score widget. No dependencies; paste on any page:
  *   <script src="https://HOST/static/widget.js" data-match="ID" async></script>
  * or place <div class="scoreboard-widget" data-match="ID"></div> and load the script once.
- * Options: data-theme="light|dark", data-compact (one line, no scorers), data-token="<viewer
+ * Options: data-theme="light|dark", data-compact (one line: no scorers, no "N watching"), data-token="<viewer
  * token>" (a private match). The minute ticks on the server's clock (`subscribed.now`). The card lives in a Shadow DOM so the host page's CSS and ours never mix. Widgets
  * share one connection per service and token: a token's grant never reaches a widget that
  * was not given that token.
@@ -85,6 +85,7 @@
         es.addEventListener("snapshot", on);
         es.addEventListener("event", on);
         es.addEventListener("problem", on);
+        es.onmessage = on;   // unnamed: `watching`
         es.addEventListener("restart", () => es.onerror({ restart: 1 }));
         es.onopen = () => setState("live");
         es.onerror = (e) => {
@@ -154,6 +155,10 @@
         const gone = new Set(m.retracted || []);
         m.goals = (msg.events || []).filter((e) => e.type === "goal" && !gone.has(e.seq));
         update(m.id, m, lastOf(msg.events, gone));
+      } else if (msg.type === "watching" && matches.has(msg.match_id)) {
+        const m = matches.get(msg.match_id);
+        m.watching = msg.count;
+        update(msg.match_id, m, m.last);
       } else if (msg.type === "event") {
         attempt = 0;
         const id = msg.match_id;
@@ -220,8 +225,8 @@
 .s{grid-column:1/-1;margin-top:-2px;font-size:14px;color:var(--mu);white-space:nowrap}
 .n{font-size:20px;font-weight:800;font-variant-numeric:tabular-nums;text-align:right;padding:0 2px;border-radius:4px}
 .scheduled .n{visibility:hidden}.lh .a,.lh .as,.la .h,.la .hs{color:var(--mu);font-weight:500}
-.f{justify-content:space-between;flex-wrap:wrap;row-gap:2px}.l{flex:1}.r{flex:1 0 auto;color:var(--fg);font-weight:700}a{margin-left:auto}
-a{color:var(--mu);flex:none}
+.f{justify-content:space-between;flex-wrap:wrap;row-gap:2px}.l{flex:1 1 9em}.r{flex:1 0 auto;color:var(--fg);font-weight:700}a{margin-left:auto}
+a{color:var(--mu);flex:none}.v:empty{display:none}.v{flex:none}.v:before{content:"";display:inline-block;width:1.1em;height:1.1em;margin-right:4px;vertical-align:-3px;background:currentColor;mask:url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath fill-rule='evenodd' d='M12 5C6.6 5 2.8 9 1.5 12c1.3 3 5.1 7 10.5 7s9.2-4 10.5-7C21.2 9 17.4 5 12 5zm0 11.6a4.6 4.6 0 1 1 0-9.2 4.6 4.6 0 0 1 0 9.2zm0-2.4a2.2 2.2 0 1 0 0-4.4 2.2 2.2 0 0 0 0 4.4z'/%3E%3C/svg%3E") center/contain no-repeat}
 .z .g,.z .f,.z .ck{display:none}
 .fl{animation:f 1.5s ease-out}@keyframes f{0%,30%{background:var(--fl)}}
 .k .c{display:flex;align-items:center;gap:8px;padding:5px 11px}.k .t{display:contents}.k .p,.k .cx,.k .f,.k .s{display:none}.k .t:has(.ck:not(:empty)) .st{display:none}
@@ -313,6 +318,7 @@ a{color:var(--mu);flex:none}
     const awayGoals = el("span", "s", grid);
     const foot = el("div", "f", card);
     const last = el("span", "l", foot);
+    const eye = el("span", "v", foot);   // "2,314 watching"; compact cards hide the foot
     const link = el("a", "", foot, "Live on Scoreboard ↗");
     link.href = `${origin}/matches/${encodeURIComponent(id)}`;
     link.target = "_blank";
@@ -367,6 +373,8 @@ a{color:var(--mu);flex:none}
             period_end: ev.final ? "Full time" : "End of period", status: LABELS[ev.status] }[ev.type],
           side, (ev.player || ev.player_in || "") + (ev.type === "goal" ? note(ev) : ""),
         ].filter(Boolean).join(" "));
+        const fans = match.status === "finished" || match.status === "abandoned" ? 0 : match.watching;
+        eye.textContent = fans > 0 ? `${fans.toLocaleString()} watching` : "";
         this.tick();
         if (changed) {
           spoken.textContent = `${match.home} ${match.score.home}, ${match.away} ${match.score.away}`;

@@ -29,7 +29,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                  "scoreboard.schemas", "scoreboard.frames", "scoreboard.bridge", "scoreboard.text")),
     ("store", ("scoreboard.store",)),
     # notify: the notifier beside the service, on the stores (web/api/push.py is its edge).
-    ("service", ("scoreboard.service", "scoreboard.hub", "scoreboard.notify")),
+    # presence: the "N watching" counts, from the hub, shared through Redis in Redis mode.
+    ("service", ("scoreboard.service", "scoreboard.hub", "scoreboard.notify", "scoreboard.presence")),
     ("web", ("scoreboard.web",)),
     # Wiring and entry points: nothing imports these.
     # listener: the listening socket under aiohttp's server; workers: the process supervisor.

@@ -44,3 +44,34 @@ def test_one_frame_object_is_shared_by_every_subscriber():
     frame = Frame("a", 1, '{"type":"event"}')
     hub.publish(frame)
     assert all(s.frames[0] is frame for s in subscribers)
+
+
+class Listener(Recorder):
+    """A subscriber that also takes notices (messages outside the log)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notices: list[Frame] = []
+
+    def send_notice(self, notice: Frame) -> None:
+        self.notices.append(notice)
+
+
+def test_notices_reach_the_fans_of_their_match_only_and_fans_are_counted_per_match():
+    """announce() goes to the match's own subscribers, not a wildcard one, and moves no seq;
+    fan_counts() counts those same subscribers, per match, wildcard left out."""
+    hub = Hub()
+    a1, a2, b, everyone = Listener(), Listener(), Listener(), Listener()
+    hub.subscribe(a1, ["a"])
+    hub.subscribe(a2, ["a", "b"])
+    hub.subscribe(b, ["b"])
+    hub.subscribe(everyone, [WILDCARD])
+    assert hub.fan_counts() == {"a": 2, "b": 2}
+    notice = Frame("a", 0, '{"type":"watching","match_id":"a","count":2}')
+    hub.announce(notice)
+    assert a1.notices == [notice] and a2.notices == [notice]
+    assert b.notices == [] and everyone.notices == []
+    hub.publish(Frame("a", 1, "A1"))  # the notice took no seq: frame 1 is still news
+    assert [f.text for f in a1.frames] == ["A1"]
+    hub.unsubscribe(a2, ["a", "b"])
+    assert hub.fan_counts() == {"a": 1, "b": 1}

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..hub import Hub
 from ..logs import CLIENT_ERRORS, quiet_parser_errors
+from ..presence import WatchingCounter, make_presence
 from ..service import ScoreService
 from ..settings import Settings
 from ..store import make_store
@@ -16,7 +17,9 @@ from .api import matches
 from .api.docs import setup_api_docs
 from .api.notify_wiring import setup_notify
 from .errors import error_middleware
-from .keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY
+from .keys import (
+    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, WATCHING_KEY,
+)
 from .live import sse, ws
 from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
@@ -40,7 +43,10 @@ def create_app(settings: Settings) -> web.Application:
     hub = Hub()
     app[SETTINGS_KEY] = settings
     app[HUB_KEY] = hub
-    app[SERVICE_KEY] = ScoreService(make_store(settings), hub, settings.snapshot_events)
+    app[SERVICE_KEY] = service = ScoreService(make_store(settings), hub, settings.snapshot_events)
+    # "N watching": each match's fans over every instance, counted every watching_interval.
+    app[WATCHING_KEY] = watching = WatchingCounter(hub, make_presence(settings), settings.watching_interval)
+    service.watching = watching.count
     app[KEYRING_KEY] = KeyRing(settings.scorekeeper_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
@@ -60,6 +66,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_service_lifetime)
     setup_notify(app)  # after the store's lifetime: the notifier reads the log at start
     app.cleanup_ctx.append(heartbeat_lifetime(heartbeat))
+    app.cleanup_ctx.append(_watching_lifetime)
     app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)
     return app
@@ -75,6 +82,13 @@ async def _service_lifetime(app: web.Application):  # type: ignore[no-untyped-de
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
     await service.stop()
+
+
+async def _watching_lifetime(app: web.Application):  # type: ignore[no-untyped-def]
+    counter = app[WATCHING_KEY]
+    await counter.start()
+    yield
+    await counter.stop()
 
 
 async def close_live_connections(app: web.Application) -> None:

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from ..hub import Hub
 from ..logs import ClientErrorLog
+from ..presence import WatchingCounter
 from ..service import ScoreService
 from ..settings import Settings
 from .security.auth import KeyRing
@@ -24,3 +25,4 @@ CLIENT_CONNECTIONS_KEY = web.AppKey("client_connections", ClientConnections)
 INGEST_LIMITER_KEY = web.AppKey("ingest_limiter", IngestLimiter)
 PUSH_SUBSCRIBE_LIMITER_KEY = web.AppKey("push_subscribe_limiter", ClientRateLimiter)
 CLIENT_ERRORS_KEY = web.AppKey("client_errors", ClientErrorLog)
+WATCHING_KEY = web.AppKey("watching", WatchingCounter)

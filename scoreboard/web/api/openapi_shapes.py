@@ -88,6 +88,10 @@ class MatchViewSchema(Schema):
     retracted = fields.List(fields.Integer(), required=True, metadata={"description": "retracted seqs"})
     countdown = fields.Boolean(required=True, metadata={"description": "the clock shows time left (basketball)"})
     periods = fields.List(fields.Nested(PeriodInfoSchema), required=True)
+    watching = fields.Integer(validate=validate.Range(min=0), metadata={
+        "description": "fans live on the match now (WebSocket and SSE, over every instance, as of the "
+                       "last count every watching_interval s); in one match's answer and in snapshots, "
+                       "not in lists"})
 
 
 class MatchListSchema(Schema):

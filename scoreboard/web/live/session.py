@@ -207,6 +207,23 @@ class LiveSession:
             return
         self._enqueue(Frame(match_id, seq, RESYNC))
 
+    def send_notice(self, notice: Frame) -> None:
+        """A message outside the log (hub.announce): no cursor moves, and a fan that is behind
+        (a WebSocket backed up, an SSE fan with frames or a catch-up in flight) goes without
+        it, as a newer one replaces it anyway. SSE sends it unnamed (`onmessage`), without
+        an id, so the browser's Last-Event-ID stays the resume cursor."""
+        if self._stopped:
+            return
+        socket = self.socket
+        if socket is not None:
+            # Whole frames on the transport: it cannot land inside another message.
+            if socket.get_write_buffer_size() <= WRITE_HIGH_WATER:
+                socket.write(websocket_bytes(notice))
+        elif self._queue is None and not self._send_lock.locked():
+            task = asyncio.get_running_loop().create_task(_send_notice(self._send, self._send_lock, notice.text))
+            _NOTICES_SENDING.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(_NOTICES_SENDING.discard)
+
     def left_direct(self, match_id: str, seq: int) -> None:
         """The hub's direct lane let go of this fan for `match_id`, after frame `seq`."""
         if match_id in self._cursors:
@@ -307,6 +324,19 @@ class LiveSession:
         if frame.match_id not in self._topics and WILDCARD not in self._topics:
             return False  # unsubscribed while the frame was buffered
         return frame.seq > cursor
+
+
+# SSE notices being written (LiveSession.send_notice): at most one per fan per announcement.
+_NOTICES_SENDING: set[asyncio.Task[None]] = set()
+
+
+async def _send_notice(send: Sender, lock: asyncio.Lock, text: str) -> None:
+    """Under the send lock, so a pump or catch-up starting meanwhile writes after it."""
+    async with lock:
+        try:
+            await send(text, "message", None)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the fan went away meanwhile: its handler cleans up
 
 
 def _no_private_match(match_id: str) -> bool:
