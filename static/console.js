@@ -79,11 +79,20 @@ function knownEvents(view) {
   return [...view.events.values(), ...answered.values()];
 }
 
+/** What changes the state that the live view does not show yet, oldest first: events the
+ * server acknowledged before the feed brought them, then the presses still in the outbox. */
+function ahead(view) {
+  knownEvents(view);   // forgets acknowledged events the feed has brought
+  const acknowledged = [...answered.values()].filter((ev) => ev.seq > view.match.seq).sort((a, b) => a.seq - b.seq);
+  return [...acknowledged, ...pendingFor(view.match.id)];
+}
+
 function paintControls() {
   const view = session.view;
   if (!view) return;
   const pending = pendingFor(view.match.id);
-  const match = projected(view.match, pending);
+  // Between a send's answer and the feed's frame the buttons must not step back.
+  const match = projected(view.match, ahead(view));
   controlPanel.dataset.sport = match.sport;
   const show = panels(match);
   let renamed = paintFlow($("flow"), match);
@@ -99,7 +108,7 @@ function paintControls() {
   for (const side of ["home", "away"]) $("sub-team").querySelector(`option[value=${side}]`).textContent = match[side];
   $("clock-controls").hidden = !show.clock;
   for (const el of controlPanel.querySelectorAll(".added-row")) el.hidden = !show.addedTime;
-  $("clock-toggle").textContent = clockRunning(view.match, pending) ? "Stop clock" : "Start clock";
+  $("clock-toggle").textContent = clockRunning(view.match, ahead(view)) ? "Stop clock" : "Start clock";
   $("clock-set-label").textContent = match.countdown ? "Set time left to" : "Set clock to";
   $("clock-set").placeholder = match.countdown ? "e.g. 4:12" : "e.g. 44:30 or 67";
   const undo = nextUndo(view.match, knownEvents(view), pending);
@@ -166,7 +175,7 @@ function buildPress(button, match) {
         after: () => { $("sub-off").value = ""; $("sub-on").value = ""; } };
     }
     case "clock_toggle": {
-      const action = clockRunning(match, pendingFor(match.id)) ? "stop" : "start";
+      const action = clockRunning(match, ahead(session.view)) ? "stop" : "start";
       return { body: { type: "clock", action }, label: action === "stop" ? "Clock stopped" : "Clock started" };
     }
     case "clock_set": {
