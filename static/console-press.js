@@ -15,9 +15,10 @@ export class PressGuard {
   }
 
   /** True when this press counts; false for a click within the window of the group's last
-   * click (a burst of clicks, however long, is one press). */
-  accept(group) {
-    const now = this.now();
+   * click (a burst of clicks, however long, is one press). `at`: the click's own time
+   * (event.timeStamp, when the finger touched), not when a busy page got round to it. */
+  accept(group, at = this.now()) {
+    const now = at;
     const last = this.last.get(group);
     this.last.set(group, now);
     return last === undefined || now - last >= this.windowMs;

@@ -212,7 +212,7 @@ controlPanel.addEventListener("click", (e) => {
   const match = currentMatch();
   if (!button || button.disabled || !match) return;
   // The second click of a double tap (or a nervous triple) is the same press: it sends nothing.
-  if (!guard.accept(pressGroup(button))) return;
+  if (!guard.accept(pressGroup(button), e.timeStamp)) return;
   const press = buildPress(button, match);
   if (!press) return;
   // One event id per press, made here once: every resend of this press carries it.

@@ -8,7 +8,7 @@ from typing import Any
 from .conftest import API_KEY, ServerProcess, expect, unique_id
 
 # Longer than the console's double-tap window (static/console-press.js): a deliberate press.
-DELIBERATE_MS = 550
+DELIBERATE_MS = 800
 
 
 def open_console(page: Any, server: ServerProcess, match_id: str | None = None) -> None:

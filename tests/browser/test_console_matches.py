@@ -24,10 +24,14 @@ _last_press: dict[str, float] = {}
 
 
 def wait_past_double_tap(group: str) -> None:
-    """Two presses of one group less than the double-tap window apart are one press."""
+    """Two presses of one group less than the double-tap window apart are one press: wait
+    until the last click of `group` (timed once it was made) is far enough back."""
     since = time.monotonic() - _last_press.get(group, 0.0)
     if since < STEP_MS / 1000:
         time.sleep(STEP_MS / 1000 - since)
+
+
+def clicked(group: str) -> None:
     _last_press[group] = time.monotonic()
 
 
@@ -37,12 +41,14 @@ def step(page: Any, label: str) -> None:
     button = page.locator(f'#flow button[data-label="{label}"]')
     expect(button).to_be_visible()
     button.click()
+    clicked("flow")
     expect(page.locator("#outbox")).to_be_hidden()
 
 
 def tap(page: Any, selector: str) -> None:
     wait_past_double_tap(selector)
     page.click(selector)
+    clicked(selector)
     expect(page.locator("#outbox")).to_be_hidden()
 
 
