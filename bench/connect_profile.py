@@ -167,8 +167,8 @@ def serve_floor(port: int) -> None:
     import uvloop
     from aiohttp import web
 
-    from scoreboard.web.live.handshake import accept_key, take_over
-    from scoreboard.hub import websocket_text_frame
+    from scoreboard.web.live.handshake import accept_upgrade, take_over
+    from scoreboard.web.live.framing import websocket_text_frame
 
     logs: dict[str, list[dict[str, Any]]] = {}
     snapshots: dict[str, bytes] = {}  # match id -> its snapshot frame, as large as ours would be
@@ -199,9 +199,9 @@ def serve_floor(port: int) -> None:
                 self.transport.close()
 
     async def ws(request: web.Request) -> web.StreamResponse:
-        accept = accept_key(request)
+        upgrade = accept_upgrade(request)
         transport = request.transport
-        response = take_over(request, accept, Quiet)
+        response, _ = take_over(request, upgrade, lambda transport, ws: Quiet(transport))
         assert transport is not None
         transport.write(snapshots.get(request.query.get("matches", ""), b"") + subscribed)
         return response

@@ -2,7 +2,8 @@
 
 N live sessions, each writing to a real (socketpair) asyncio transport, subscribe to one match;
 one frame is published K times. Reports µs per delivery of `Hub.publish` (user + kernel send),
-split by `resource.getrusage`, for the direct path and for the textbook loop over the same
+split by `resource.getrusage`, for our path (the hub offers the frame to each session's
+`try_write`, which writes the shared bytes) and for the textbook loop over the same
 sockets (`for ws in fans: await send(frame)`, one coroutine per fan), and tracemalloc bytes
 per idle session. Quick to run while changing the hot path; `bench/run.py` is the real thing.
 
@@ -23,7 +24,8 @@ import tracemalloc
 from typing import Any
 
 from scoreboard.frames import Frame
-from scoreboard.hub import Hub, websocket_bytes
+from scoreboard.hub import Hub
+from scoreboard.web.live.framing import websocket_bytes
 from scoreboard.service import CatchUp
 from scoreboard.web.live.session import Cursor, LiveSession
 
@@ -67,7 +69,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     for transport in transports:
         session = LiveSession(Service(), hub, _noop_send, buffer_limit=512, max_subscriptions=10,
                               on_overflow=lambda: None)
-        session.socket = transport  # type: ignore[assignment]
+        session.write_to(transport)
         await session.subscribe(["m"], {"m": Cursor(0)})
         sessions.append(session)
     per_session = (tracemalloc.get_traced_memory()[0] - before) / args.fans

@@ -14,9 +14,11 @@ scorekeeper, and prints one JSON object:
      as a Heroku-like router sends new connections to whichever dyno listens. (A listener
      shared with SO_REUSEPORT would need the old process to have set it too; ours sets it
      only for WEB_CONCURRENCY workers.)
-3. The fans behave as `static/live.js`: on 1012 (or 1001) wait 0.25 s + [0, 3) s, then
-   reconnect with `since=<match>:<last seq>`; a connection that fails or never opens waits
-   [0, min(10, 0.5 * 2^attempt)) s, attempt counting failures since the last message.
+3. The fans behave as `static/live.js`: on 1012, 1001 or 1013 wait 0.25 s + [0, 3) s, then
+   reconnect with `since=<match>:<last seq>`; a connection that fails or never opens (nothing
+   listens yet, or a 503 from the handshake cap) within 30 s of that close waits 0.25 s +
+   [0, 1) s, else [0, min(10, 0.5 * 2^attempt)) s, attempt counting failures since the last
+   message.
 4. The scorekeeper keeps creating one event every 300 ms throughout and posts them in order,
    each retried as `static/console-api.js` retries (300 ms + jittered backoff) with the same
    idempotency id (`id`) until a process acknowledges it.
@@ -216,6 +218,7 @@ def summarize(storm: Storm, fans: list[Fan], times: dict[str, float], done_at: f
         "unexpected": storm.unexpected,
         "reconnects": sum(fan.connections for fan in fans) - len(fans),
         "refused": sum(fan.refused for fan in fans),
+        "busy_503": storm.busy,
         "close_codes": {str(code): count for code, count in sorted(closes.items())},
         "resume_snapshots": sum(fan.resume_snapshots for fan in fans),
         "errors": storm.errors[:20],

@@ -19,8 +19,21 @@ from wsclient import WsClient, event_seq, open_connection, perf, ws_request
 # static/live.js
 RESTART_MIN_S = 0.25
 RESTART_SPREAD_S = 3.0
+RESTART_RETRY_SPREAD_S = 1.0
+RESTART_WINDOW_S = 30.0
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 10.0
+RESTART_CODES = (1012, 1001, 1013)
+
+
+def retry_delay(code: int, restarted_at: float, attempt: int, now: float) -> float:
+    """live.js `retryDelay`: jittered after a restart close, soon again while the server is
+    not back (within the restart window), else capped exponential backoff with full jitter."""
+    if code in RESTART_CODES:
+        return RESTART_MIN_S + random.random() * RESTART_SPREAD_S
+    if restarted_at and now - restarted_at < RESTART_WINDOW_S:
+        return RESTART_MIN_S + random.random() * RESTART_RETRY_SPREAD_S
+    return random.random() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(attempt, 16))
 
 
 class Storm:
@@ -41,6 +54,7 @@ class Storm:
         self.unexpected = 0
         self.storming = False  # SIGTERM sent: a fan's next "subscribed" is its resume
         self.resumed = 0  # fans that have resumed since
+        self.busy = 0  # handshakes answered 503 (admission cap), retried
 
 
 class FanConnection(WsClient):
@@ -56,7 +70,12 @@ class FanConnection(WsClient):
         self.opened = True
 
     def on_refused(self, status_line: str) -> None:
-        self.fan.storm.errors.append(f"handshake: {status_line}")
+        # A 503 (the server admits so many handshakes at once) is a failed attempt to a browser,
+        # retried on live.js's schedule (the close that follows); anything else is a fault.
+        if " 503 " in status_line + " ":
+            self.fan.storm.busy += 1
+        else:
+            self.fan.storm.errors.append(f"handshake: {status_line}")
 
     def on_message(self, payload: bytes, now: float) -> None:
         self.fan.message(payload, now)
@@ -78,7 +97,7 @@ class Fan:
 
     __slots__ = ("storm", "source", "last_seq", "receipts", "received", "duplicates", "out_of_order", "gaps",
                  "attempt", "connections", "refused", "resumed_at", "needed", "resume_snapshots", "closes",
-                 "subscribed", "connection")
+                 "subscribed", "connection", "restarted_at")
 
     def __init__(self, storm: Storm, source: str | None) -> None:
         self.storm = storm
@@ -96,6 +115,7 @@ class Fan:
         self.closes: Counter[int] = Counter()
         self.subscribed: asyncio.Future[None] | None = None  # the first connection's
         self.connection: FanConnection | None = None
+        self.restarted_at = 0.0  # perf() of the last restart close, until a connection is useful again
 
     async def connect(self) -> None:
         storm = self.storm
@@ -114,12 +134,14 @@ class Fan:
         seq = event_seq(payload)
         if seq is not None:
             self.attempt = 0
+            self.restarted_at = 0.0
             self._event(seq, now)
             return
         message = json.loads(payload)
         kind = message.get("type")
         if kind == "subscribed":
             self.attempt = 0
+            self.restarted_at = 0.0
             if self.subscribed is not None and not self.subscribed.done():
                 self.subscribed.set_result(None)
             if self.storm.storming and not self.resumed_at:
@@ -128,6 +150,7 @@ class Fan:
                 self.storm.resumed += 1
         elif kind == "snapshot":
             self.attempt = 0
+            self.restarted_at = 0.0
             # live.js takes the snapshot's seq as its cursor: what it skipped, it never showed
             # as events (counted as drops unless they arrive after all).
             if self.storm.storming:
@@ -158,12 +181,10 @@ class Fan:
         self.closes[code] += 1
         if not opened:
             self.refused += 1
-        if code in (1012, 1001):
-            delay = RESTART_MIN_S + random.random() * RESTART_SPREAD_S
-        elif code == 1013:
-            delay = random.random()
-        else:
-            delay = random.random() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(self.attempt, 16))
+        now = perf()
+        if code in RESTART_CODES:
+            self.restarted_at = now
+        delay = retry_delay(code, self.restarted_at, self.attempt, now)
         self.attempt += 1
         if self.subscribed is not None and not self.subscribed.done():
             self.subscribed.set_result(None)  # the initial gathering must not wait for it

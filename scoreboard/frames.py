@@ -25,7 +25,7 @@ class Frame:
     seq: int
     text: str
     # The message as the WebSocket edge writes it, built on first use and then shared by every
-    # fan (hub.websocket_bytes); not part of the frame's value.
+    # fan (web/live/framing.websocket_bytes); not part of the frame's value.
     wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
 

@@ -46,8 +46,11 @@ FD_RESERVE_SHARE = 20  # or 1/20 of the limit, when that is more
 # if none comes; at most REFUSING_MAX wait at once, past which refusals close at once.
 REFUSAL_LINGER = 1.0
 REFUSING_MAX = FD_RESERVE_MIN // 2
-# aiohttp's own default for the listen() backlog.
-BACKLOG = 128
+# The listen() backlog when the kernel's cap cannot be read (aiohttp's own default is 128:
+# a deploy's reconnect storm, ~3,000 SYNs a second at 10,000 fans, overflows that queue and
+# each dropped SYN costs its fan a one-second retransmit).
+BACKLOG_FALLBACK = 4096
+SOMAXCONN_PATH = "/proc/sys/net/core/somaxconn"
 
 _REFUSAL_BODY = (
     b'{"error": {"code": "unavailable", "message": "the server has too many open connections: '
@@ -209,7 +212,20 @@ class _Refused(asyncio.Protocol):
             self._timer.cancel()
 
 
+def listen_backlog(path: str = SOMAXCONN_PATH) -> int:
+    """The largest accept queue the kernel grants (net.core.somaxconn; it silently caps a
+    larger request anyway), or BACKLOG_FALLBACK where it cannot be read."""
+    try:
+        with open(path, encoding="ascii") as file:
+            value = int(file.read().strip())
+    except (OSError, ValueError):
+        return BACKLOG_FALLBACK
+    return value if value > 0 else BACKLOG_FALLBACK
+
+
 async def listen(guard: ConnectionGuard, host: str, port: int, reuse_port: bool = False) -> asyncio.AbstractServer:
     """Start accepting connections on host:port through `guard`."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(guard, host, port, reuse_port=reuse_port or None, backlog=BACKLOG)
+    return await loop.create_server(
+        guard, host, port, reuse_port=reuse_port or None, backlog=listen_backlog(),
+    )

@@ -24,7 +24,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key in ("request_id", "method", "path", "status", "duration_ms", "remote",
-                    "transport", "close_code"):
+                    "transport", "close_code", "matches", "sent_bytes"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

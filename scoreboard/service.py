@@ -43,9 +43,12 @@ class ScoreService:
         self.hub = hub
         self.snapshot_events = snapshot_events
         self.history = FrameHistory(depth=snapshot_events)
-        # match id -> (seq, snapshot JSON): after a restart thousands of fans reconnect at once
-        # and most want the same snapshot (~0.3 ms to build for a 200-event match).
-        self._snapshots: dict[str, tuple[int, int, str]] = {}  # match id -> (seq, watching, JSON)
+        # match id -> (epoch, seq, watching, snapshot JSON): after a restart thousands of fans
+        # reconnect at once and most want the same snapshot (~0.3 ms to build for a 200-event
+        # match). The epoch tells a match made again under the same id (a lost log) from the
+        # old one; the watching count changes at most once per watching_interval. Every fan
+        # allowed to see a match gets the same text: nothing in it depends on who asks.
+        self._snapshots: dict[str, tuple[str, int, int, str]] = {}
         # Ids of private matches seen committing: a wildcard fan must not get their frames
         # unless granted (web/live/session.py). Learned before each publish, whichever instance wrote.
         self.private_matches: set[str] = set()
@@ -114,6 +117,13 @@ class ScoreService:
         match, state = await self.store.get(match_id)
         return {**match_view(match, state), "watching": self.watching(match_id)}
 
+    async def is_private(self, match_id: str) -> bool:
+        """Whether the match needs a grant to follow; raises MatchNotFound. No view is built:
+        a live connection asks this for every match it subscribes to."""
+        self._used[match_id] = True
+        match, _ = await self.store.get(match_id)
+        return match.private
+
     async def events_since(self, match_id: str, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         self._used[match_id] = True
         return [event.to_dict() for event in await self.store.events_since(match_id, since, limit)]
@@ -130,7 +140,7 @@ class ScoreService:
         if (since is None or since > state.seq or state.seq - since > self.snapshot_events
                 or (epoch is not None and epoch != current)):
             # No cursor, a cursor from another life of the log, or a gap too long to replay.
-            return CatchUp(await self._snapshot(match, state), [], state.seq, current)
+            return CatchUp(await self._snapshot(match, state, current), [], state.seq, current)
         frames = self.history.since(match_id, since)
         if frames is None:
             log_events = await self.store.events_since(match_id, 0, state.seq)
@@ -140,22 +150,22 @@ class ScoreService:
                 # Whatever kept an event from being framed live keeps it now: the fan gets
                 # the whole state instead, which needs no per-event frame.
                 log.exception("rebuilding the frames of match %s failed: sending a snapshot", match_id)
-                return CatchUp(await self._snapshot(match, state), [], state.seq, current)
+                return CatchUp(await self._snapshot(match, state, current), [], state.seq, current)
             self.history.backfill(match_id, rebuilt)
             frames = [frame for frame in rebuilt if frame.seq > since]
         return CatchUp(None, frames, frames[-1].seq if frames else since, current)
 
-    async def _snapshot(self, match: Match, state: MatchState) -> str:
-        """The snapshot message as of `state`, built once per seq of each match and watching
-        count (which changes at most once per watching_interval)."""
+    async def _snapshot(self, match: Match, state: MatchState, epoch: str) -> str:
+        """The snapshot message as of `state`, built once per seq of each life of a match and
+        watching count (which changes at most once per watching_interval)."""
         watching = self.watching(match.id)
         cached = self._snapshots.get(match.id)
-        if cached is not None and cached[0] == state.seq and cached[1] == watching:
-            return cached[2]
+        if cached is not None and cached[:3] == (epoch, state.seq, watching):
+            return cached[3]
         tail = await self.store.tail(match.id, self.snapshot_events)
         text = dumps(snapshot_message({**match_view(match, state), "watching": watching}, tail))
         if (tail[-1].seq if tail else 0) == state.seq:  # not when the log moved on meanwhile
-            self._snapshots[match.id] = (state.seq, watching, text)
+            self._snapshots[match.id] = (epoch, state.seq, watching, text)
         return text
 
     async def exists(self, match_id: str) -> bool:

@@ -102,6 +102,7 @@ class Settings:
     redis_prefix: str = _opt("prefix of every Redis key (several services can share one Redis)")
     redis_timeout: float = _opt("seconds a Redis command may take before the request answers 503")
     redis_stream_maxlen: int = _opt("commits kept in the Redis stream for instances catching up")
+    redis_pool_size: int = _opt("Redis connections per process; past it commands wait (up to redis_timeout) for one")
     web_concurrency: int = _opt("worker processes sharing the port")
     event_loop: str = _opt("auto (uvloop when installed: pip install 'scoreboard[fast]'), uvloop or asyncio")
     log_level: str = _opt("debug, info, warning or error")
@@ -135,6 +136,8 @@ class Settings:
         "seconds between updates of each match's \"N watching\" count (sent to its fans only when it changed)")
     max_connections: int = _opt(
         "open connections (HTTP, WebSocket, SSE) at once, past which new ones get 503 (0 = the open-file limit less a reserve)")
+    max_handshakes: int = _opt(
+        "live connections opening at once (upgrade until first catch-up sent), past which new ones get 503 + Retry-After (0 = no limit)")
     # Notifications (README "Notifications"): Web Push and webhooks.
     vapid_private_key: str = _opt("VAPID key for Web Push, PEM or base64url (empty: made once and kept in the store)")
     vapid_subject: str = _opt("contact push services may write to: mailto:you@example.com or https://your.site")
@@ -172,7 +175,7 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be greater than 0")
         for name in ("subscriber_buffer", "snapshot_events", "max_body_bytes", "max_ws_message_bytes",
-                     "redis_stream_maxlen"):
+                     "redis_stream_maxlen", "redis_pool_size"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
         if any(not key for key in self.api_keys):
@@ -182,7 +185,7 @@ class Settings:
         for name in ("token_max_ttl", "max_subscriptions", "ingest_burst"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
-        for name in ("max_connections_per_client", "ingest_rate", "ws_idle_timeout"):
+        for name in ("max_connections_per_client", "ingest_rate", "ws_idle_timeout", "max_handshakes"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name}: must be 0 (off) or more")
         if self.ws_auth_timeout <= 0:

@@ -22,6 +22,13 @@ const OFFLINE_AFTER_FAILURES = 4;
 // not in one burst (the server's SSE `retry:` spreads EventSource over 1-5 s the same way).
 const RESTART_MIN_MS = 250;
 const RESTART_SPREAD_MS = 3000;
+// After a restart close, an attempt that fails (nothing listens yet, or the new process is
+// busy and answers 503) is retried after RESTART_MIN_MS + [0, RESTART_RETRY_SPREAD_MS), not
+// on the slow backoff: a refused connection costs the server nothing, and every fan should be
+// back within moments of the new process listening. Past RESTART_WINDOW_MS after the close
+// the server is not coming back soon: the usual backoff takes over.
+const RESTART_RETRY_SPREAD_MS = 1000;
+const RESTART_WINDOW_MS = 30000;
 const PING_INTERVAL_MS = 25000;
 const MAX_SUBSCRIPTIONS = 100;   // the server's limit per connection
 // No message, not even a pong, for this long: the connection is dead but was never closed
@@ -39,9 +46,24 @@ export function restartDelay(spread = RESTART_SPREAD_MS) {
 }
 
 /**
+ * The wait before the next attempt after a lost connection: `code` is its close code,
+ * `opened` whether it had opened, `restartedAt` when a restart close (1012, 1001, 1013) was
+ * last seen (0: none), `attempt` the failures in a row. 1012 and 1001 (a restart or shutdown:
+ * every fan at once) and 1013 (try again later: the server is overloaded) wait a jittered
+ * restartDelay(); a failed attempt within RESTART_WINDOW_MS of such a close retries soon on the
+ * restart schedule; anything else backs off.
+ */
+export function retryDelay(code, { restartedAt = 0, attempt = 0, base = BASE_DELAY_MS, cap = MAX_DELAY_MS,
+                                   restartWindow = RESTART_WINDOW_MS, now = Date.now() } = {}) {
+  if (code === 1012 || code === 1001 || code === 1013) return restartDelay();
+  if (restartedAt && now - restartedAt < restartWindow) return restartDelay(RESTART_RETRY_SPREAD_MS);
+  return backoffDelay(attempt, base, cap);
+}
+
+/**
  * The retry timings: the defaults, or smaller ones from the page address for tests and
- * demos (`?retry_base_ms=50&retry_cap_ms=400&offline_after=2`); they only change how soon
- * this one page retries and when it calls itself offline.
+ * demos (`?retry_base_ms=50&retry_cap_ms=400&offline_after=2&restart_window_ms=0`); they only
+ * change how soon this one page retries and when it calls itself offline.
  */
 export function retryPolicy(search = location.search) {
   const params = new URLSearchParams(search);
@@ -54,6 +76,7 @@ export function retryPolicy(search = location.search) {
     base,
     cap: Math.max(base, number("retry_cap_ms", MAX_DELAY_MS, 10)),
     offlineAfter: number("offline_after", OFFLINE_AFTER_FAILURES, 1),
+    restartWindow: number("restart_window_ms", RESTART_WINDOW_MS, 0),
   };
 }
 
@@ -108,6 +131,7 @@ export class LiveFeed {
     this.state = "connecting";
     this.socket = null;      // the open WebSocket or EventSource, if any
     this.attempt = 0;        // consecutive failed connections, drives the backoff
+    this.restartedAt = 0;    // Date.now() of the last restart close, until a connection is useful again
     this.wsFailures = 0;     // WebSocket attempts that never opened
     this.wsEverOpened = false;
     this.retryTimer = null;
@@ -274,17 +298,20 @@ export class LiveFeed {
       this.transport = "sse";
       this.attempt = 0;
     }
-    let delay;
-    if (code === 1012 || code === 1001) {
-      delay = restartDelay();   // the server is coming back: jittered, see RESTART_SPREAD_MS
-    } else if (code === 1013) {
-      delay = Math.random() * 1000;     // we were too slow; resume at once with since
-    } else {
-      delay = backoffDelay(this.attempt, this.retry.base, this.retry.cap);
-    }
+    // 1012/1001: the server is coming back; 1013: it is overloaded (or we were too slow).
+    // Either way: jittered, see RESTART_SPREAD_MS, and soon again while it is not back yet.
+    const restart = code === 1012 || code === 1001 || code === 1013;
+    if (restart) this.restartedAt = Date.now();
+    const delay = retryDelay(code, {
+      restartedAt: this.restartedAt, attempt: this.attempt, base: this.retry.base, cap: this.retry.cap,
+      restartWindow: this.retry.restartWindow ?? RESTART_WINDOW_MS,
+    });
     this.attempt += 1;
     this.closes = [...this.closes.slice(-19), { code, delayMs: Math.round(delay) }];
-    const offline = navigator.onLine === false || this.attempt > this.retry.offlineAfter;
+    // While a restart is under way the page says "reconnecting", however many tries it takes.
+    const restarting = this.restartedAt
+      && Date.now() - this.restartedAt < (this.retry.restartWindow ?? RESTART_WINDOW_MS);
+    const offline = navigator.onLine === false || (!restarting && this.attempt > this.retry.offlineAfter);
     this._setState(offline ? "offline" : "reconnecting", { retryInMs: delay });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this._connect(), delay);
@@ -301,6 +328,7 @@ export class LiveFeed {
     if (this.state !== "live") this._setState("live");
     if (msg.type === "snapshot" || msg.type === "event" || msg.type === "subscribed") {
       this.attempt = 0;   // the connection proved useful: back to short delays
+      this.restartedAt = 0;   // and the restart is over
     }
     if (msg.type === "snapshot") this._snapshot(msg);
     else if (msg.type === "event") this._event(msg);

@@ -1,4 +1,4 @@
-"""Fan-out without a per-fan coroutine hop: direct writes, the queue fallback, and their order."""
+"""Fan-out without a per-fan coroutine hop: the fast path (try_write), the queue, and their order."""
 from __future__ import annotations
 
 import asyncio
@@ -11,10 +11,11 @@ import aiohttp
 import pytest
 
 from scoreboard.frames import Frame
-from scoreboard.hub import WILDCARD, Hub, websocket_bytes, websocket_text_frame
+from scoreboard.hub import WILDCARD, Hub
 from scoreboard.service import CatchUp
 from scoreboard.web.app import create_app
 from scoreboard.web.keys import HUB_KEY
+from scoreboard.web.live.framing import websocket_bytes, websocket_text_frame
 from scoreboard.web.live.session import Cursor, LiveSession
 from support import create_match, post_events, receive_json
 
@@ -50,7 +51,10 @@ class Wire:
         return 1 << 20 if self.backed_up else 0
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default  # no real socket under it: the lane writes through write()
+        return default  # no real socket under it: frames go through write()
+
+    def is_closing(self) -> bool:
+        return False
 
     def write(self, data: bytes) -> None:
         assert not self.backed_up, "written past the high-water mark"
@@ -74,7 +78,7 @@ def session_for(service: Any, hub: Hub, wire: Wire, limit: int = 100) -> LiveSes
     session = LiveSession(
         service, hub, wire.send, buffer_limit=limit, max_subscriptions=10, on_overflow=wire.overflow,
     )
-    session.socket = wire
+    session.write_to(wire)  # type: ignore[arg-type]
     return session
 
 
@@ -182,13 +186,13 @@ async def test_wildcard_fans_skip_private_matches_on_the_direct_path_too():
 
 
 class CountingSession(LiveSession):
-    """A session that records which frames reached it through deliver() (not the hub's lane)."""
+    """A session that records which frames the hub had to enqueue (its fast path declined)."""
 
     __slots__ = ("delivered",)
 
-    def deliver(self, frame: Frame) -> None:
+    def enqueue(self, frame: Frame) -> None:
         self.delivered.append(frame.seq)
-        super().deliver(frame)
+        super().enqueue(frame)
 
 
 async def counting_session(hub: Hub, wire: Wire) -> CountingSession:
@@ -197,37 +201,35 @@ async def counting_session(hub: Hub, wire: Wire) -> CountingSession:
     session = CountingSession(service, hub, wire.send, buffer_limit=100, max_subscriptions=10,  # type: ignore[arg-type]
                               on_overflow=wire.overflow)
     session.delivered = []
-    session.socket = wire
+    session.write_to(wire)  # type: ignore[arg-type]
     await session.subscribe(["m"], {"m": Cursor(0)})
     return session
 
 
-async def test_up_to_date_fans_are_written_by_the_hub_and_leave_its_lane_while_backed_up():
-    """The direct lane skips deliver(); a backed-up fan queues in order and rejoins once caught up."""
+async def test_up_to_date_fans_take_the_fast_path_and_queue_only_while_backed_up():
+    """An up-to-date fan is written at once (no enqueue); a backed-up one queues in order and is
+    written at once again as soon as the pump has caught it up."""
     hub = Hub()
     wire = Wire()
     session = await counting_session(hub, wire)
-    hub.publish(frame(1))  # the hub knows no seq of "m" yet: through deliver, then into the lane
-    assert session in hub._direct["m"]
+    hub.publish(frame(1))
     wire.backed_up = True
     wire.send_gate.clear()
-    hub.publish(frame(2))  # the lane finds the socket full: back to deliver, which queues
-    hub.publish(frame(3))
-    assert session not in hub._direct.get("m", {})
+    hub.publish(frame(2))  # the socket is full: try_write declines, the hub enqueues
+    hub.publish(frame(3))  # queued behind 2 whatever the socket says
     wire.backed_up = False
     wire.send_gate.set()
     await settle()
-    assert session in hub._direct["m"]  # the pump emptied the queue: caught up, back in the lane
     hub.publish(frame(4))
     hub.publish(frame(5))
     assert wire.sent == [("direct", 1), ("queued", 2), ("queued", 3), ("direct", 4), ("direct", 5)]
-    assert session.delivered == [1, 2, 3]
+    assert session.delivered == [2, 3]
     await session.close()
     assert hub.subscriber_count("m") == 0
 
 
 async def test_the_lane_never_writes_a_frame_twice_or_to_a_fan_that_also_follows_everything():
-    """A replayed frame is not rewritten; a fan adding "*" leaves the lane and still gets each frame once."""
+    """A replayed frame is not rewritten; a fan adding "*" still gets each frame once."""
     hub = Hub()
     wire = Wire()
     session = await counting_session(hub, wire)
@@ -236,8 +238,7 @@ async def test_the_lane_never_writes_a_frame_twice_or_to_a_fan_that_also_follows
     hub.publish(frame(2))  # the same commit seen again (e.g. a replayed stream entry)
     assert wire.seqs == [1, 2]
     await session.subscribe([WILDCARD], {})
-    assert session not in hub._direct.get("m", {})
-    hub.publish(frame(3))
+    hub.publish(frame(3))  # offered twice (as "m" and as "*"): the cursor drops the second
     hub.publish(frame(1, "other"))
     assert wire.seqs == [1, 2, 3, 1]
     await session.close()
@@ -257,20 +258,20 @@ class LogService:
 
 async def test_frames_that_never_reached_the_hub_are_fetched_before_later_ones():
     """A gap in what the hub publishes (a trimmed Redis stream) sends the missing events from the
-    store, in order, before the frame that revealed it; nobody stays in the lane past a gap."""
+    store, in order, before the frame that revealed it; the fast path never writes past a gap."""
     hub = Hub()
     wire = Wire()
     service = LogService([frame(seq) for seq in range(1, 7)])
     session = LiveSession(service, hub, wire.send, buffer_limit=100, max_subscriptions=10,  # type: ignore[arg-type]
                           on_overflow=wire.overflow)
-    session.socket = wire
+    session.write_to(wire)  # type: ignore[arg-type]
     await session.subscribe(["m"], {"m": Cursor(0)})  # the catch-up sends the six events so far
     assert wire.seqs == [1, 2, 3, 4, 5, 6]
     wire.sent.clear()
     service.log += [frame(seq) for seq in range(7, 11)]
     hub.publish(frame(7))
     hub.publish(frame(8))
-    assert session in hub._direct["m"]
+    assert wire.sent == [("direct", 7), ("direct", 8)]
     hub.publish(frame(10))  # 9 was lost upstream
     await settle()
     hub.publish(frame(11))
@@ -314,7 +315,7 @@ async def test_fans_joining_mid_burst_get_every_event_once_in_order(aiohttp_clie
 async def test_a_fan_that_stops_reading_is_queued_then_cut_off_with_1013_while_others_continue(
     aiohttp_client, settings,
 ):
-    """The stalled fan leaves the direct path, overflows and gets 1013; the other gets everything in order."""
+    """The stalled fan queues, overflows and gets 1013; the other gets everything in order."""
     app = create_app(replace(settings, subscriber_buffer=50, ingest_rate=0))
     client = await aiohttp_client(app)
     await create_match(client)
@@ -325,7 +326,7 @@ async def test_a_fan_that_stops_reading_is_queued_then_cut_off_with_1013_while_o
     assert (await receive_json(fast))["type"] == "subscribed"
     slow._response.connection.transport.pause_reading()
     hub = app[HUB_KEY]
-    sessions = list(hub._direct["arg-fra"])  # both up to date: in the direct lane
+    sessions = list(hub._topics["arg-fra"])
     assert len(sessions) == 2
     queued_seen = False
     batch = [{"type": "notification", "title": "x" * 100, "text": "y" * 700}] * 50
@@ -340,8 +341,8 @@ async def test_a_fan_that_stops_reading_is_queued_then_cut_off_with_1013_while_o
         if any(s.overflowed for s in sessions):
             break
     assert queued_seen and any(s.overflowed for s in sessions)
-    # The stalled fan left the direct lane; the one that kept reading is still in it.
-    assert [s.overflowed for s in hub._direct["arg-fra"]] == [False]
+    # Only the stalled fan overflowed; the one that kept reading is still subscribed.
+    assert [s.overflowed for s in hub._topics["arg-fra"]] == [False]
     slow._response.connection.transport.resume_reading()
     last = 1
     while True:

@@ -6,11 +6,36 @@ from scoreboard.hub import WILDCARD, Hub
 
 
 class Recorder:
+    """A subscriber that takes every frame on the fast path."""
+
     def __init__(self) -> None:
         self.frames: list[Frame] = []
+        self.resyncs: list[tuple[str, int]] = []
 
-    def deliver(self, frame: Frame) -> None:
+    def try_write(self, frame: Frame) -> bool:
         self.frames.append(frame)
+        return True
+
+    def enqueue(self, frame: Frame) -> None:
+        raise AssertionError("try_write took it")
+
+    def resync(self, match_id: str, seq: int) -> None:
+        self.resyncs.append((match_id, seq))
+
+
+class Queueing(Recorder):
+    """A subscriber whose fast path declines: every frame is enqueued, once."""
+
+    def try_write(self, frame: Frame) -> bool:
+        return False
+
+    def enqueue(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+
+class Broken(Recorder):
+    def try_write(self, frame: Frame) -> bool:
+        raise RuntimeError("its socket is gone")
 
 
 def test_frames_reach_only_subscribers_of_their_match_and_the_wildcard():
@@ -44,6 +69,43 @@ def test_one_frame_object_is_shared_by_every_subscriber():
     frame = Frame("a", 1, '{"type":"event"}')
     hub.publish(frame)
     assert all(s.frames[0] is frame for s in subscribers)
+
+
+def test_a_declined_fast_path_enqueues_the_frame_once():
+    """try_write first; enqueue only when it declines; each subscriber is offered each frame once."""
+    hub = Hub()
+    fast, slow = Recorder(), Queueing()
+    hub.subscribe(fast, ["a"])
+    hub.subscribe(slow, ["a"])
+    for seq in (1, 2, 3):
+        hub.publish(Frame("a", seq, f"A{seq}"))
+    assert [f.seq for f in fast.frames] == [1, 2, 3]
+    assert [f.seq for f in slow.frames] == [1, 2, 3]
+    assert hub.deliveries == 6
+
+
+def test_a_failing_subscriber_is_told_to_resync_and_the_others_get_the_frame():
+    """A subscriber that raises is made to fetch the frame from the store; nobody else misses it."""
+    hub = Hub()
+    broken, healthy = Broken(), Recorder()
+    hub.subscribe(broken, ["a"])
+    hub.subscribe(healthy, ["a"])
+    hub.publish(Frame("a", 1, "A1"))
+    assert [f.seq for f in healthy.frames] == [1]
+    assert broken.resyncs == [("a", 1)]
+
+
+def test_a_frame_that_could_not_be_built_makes_every_fan_resync_once():
+    """Hub.resync reaches the match's and the wildcard subscribers; a seq already published does not."""
+    hub = Hub()
+    a, everyone, other = Recorder(), Recorder(), Recorder()
+    hub.subscribe(a, ["a"])
+    hub.subscribe(everyone, [WILDCARD])
+    hub.subscribe(other, ["b"])
+    hub.publish(Frame("a", 1, "A1"))
+    hub.resync("a", 2)
+    hub.resync("a", 1)  # published already: nothing to fetch
+    assert a.resyncs == everyone.resyncs == [("a", 2)] and other.resyncs == []
 
 
 class Listener(Recorder):

@@ -135,6 +135,33 @@ async def test_a_message_split_across_tcp_writes_still_arrives(client: Any) -> N
     ws.close()
 
 
+async def test_a_first_message_sent_with_the_upgrade_request_is_answered(client: Any) -> None:
+    """The upgrade request and a subscribe frame in one write: the bytes aiohttp read past the
+    request reach our protocol, and the fan gets its snapshot and `subscribed`."""
+    await create_match(client, "m1")
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    key = base64.b64encode(os.urandom(16))
+    request = (
+        f"GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    ws = RawClient(reader, writer)
+    sent: list[bytes] = []
+    writer.write = sent.append  # type: ignore[method-assign]  # catch the frame's bytes
+    ws.send_json({"op": "subscribe", "matches": ["m1"]})
+    ws.send_json({"op": "ping"})
+    del writer.write  # the real one again
+    writer.write(request + b"".join(sent))  # one write: request and two frames
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+    assert head.startswith(b"HTTP/1.1 101 ")
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    assert b"Sec-WebSocket-Accept: " + accept in head
+    assert (await ws.json())["type"] == "snapshot"
+    assert (await ws.json())["type"] == "subscribed"
+    assert await ws.json() == {"type": "pong"}
+    ws.close()
+
+
 async def test_client_close_is_echoed_and_the_server_hangs_up(client: Any) -> None:
     ws = await RawClient.connect(client)
     ws.send(CLOSE, struct.pack("!H", 4000) + b"bye")
@@ -299,8 +326,61 @@ def test_prebuilt_frames_are_the_bytes_wsproto_would_send() -> None:
     from wsproto.connection import Connection, ConnectionType
     from wsproto.events import Message
 
-    from scoreboard.hub import websocket_text_frame
+    from scoreboard.web.live.framing import websocket_text_frame
 
     server = Connection(ConnectionType.SERVER)
     for text in ("", "x", "é" * 62, "é" * 63, "y" * 65535, "z" * 65536):
         assert websocket_text_frame(text.encode()) == server.send(Message(data=text)), len(text)
+
+
+class _Ignore:
+    """A websocket.Listener that wants nothing."""
+
+    def on_text(self, text: str) -> None: ...
+
+    def on_binary(self) -> None: ...
+
+    def on_closing(self) -> None: ...
+
+    def on_closed(self, code: int) -> None: ...
+
+
+async def test_pings_while_our_bytes_wait_unread_leave_one_pong_that_answers_the_last() -> None:
+    """A client that pings while it leaves what we sent unread gets no pong queued per ping:
+    at most one waits, and once it reads, the pong it gets answers its latest ping."""
+    import socket
+
+    from scoreboard.web.live.framing import websocket_text_frame
+    from scoreboard.web.live.websocket import WebSocketConnection
+
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+    connection = WebSocketConnection(transport, _Ignore(), 16384)  # type: ignore[arg-type]
+    transport.set_protocol(connection)
+    big = websocket_text_frame(b"x" * (1 << 20))  # more than the kernel buffers take, under OUTGOING_LIMIT
+    transport.write(big)
+    waiting = transport.get_write_buffer_size()
+    assert waiting > 0
+    mask = b"\x00\x00\x00\x00"
+    pings = [bytes([i]) * 125 for i in range(40)]  # under the control-frame budget
+    theirs.sendall(b"".join(b"\x89\xfd" + mask + payload for payload in pings))
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+    assert transport.get_write_buffer_size() - waiting <= 127, "more than one pong queued"
+    theirs.setblocking(False)
+    received = bytearray()
+    for _ in range(2000):  # read everything: the big frame, then the pong(s)
+        try:
+            received += theirs.recv(1 << 20)
+        except BlockingIOError:
+            await asyncio.sleep(0.005)
+        if len(received) >= len(big) and received[len(big):].count(b"\x8a\x7d") >= 1 and \
+                bytes(received[-125:]) == pings[-1]:
+            break
+    tail = bytes(received[len(big):])
+    pongs = [tail[i + 2:i + 127] for i in range(0, len(tail), 127)]
+    assert all(tail[i:i + 2] == b"\x8a\x7d" for i in range(0, len(tail), 127)), tail[:8]
+    assert 1 <= len(pongs) <= 2 and pongs[-1] == pings[-1]
+    transport.abort()
+    theirs.close()

@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -59,9 +59,10 @@ class RedisStore:
 
     def __init__(
         self, url: str, *, prefix: str = "sb:", timeout: float = 2.0,
-        stream_maxlen: int = 100_000, tls_insecure: bool = False,
+        stream_maxlen: int = 100_000, tls_insecure: bool = False, pool_size: int = 100,
     ) -> None:
         self._url = url
+        self._pool_size = pool_size
         self._prefix = prefix
         self._timeout = timeout
         self._stream_maxlen = stream_maxlen
@@ -77,6 +78,7 @@ class RedisStore:
         return cls(
             settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout,
             stream_maxlen=settings.redis_stream_maxlen, tls_insecure=settings.redis_tls_insecure,
+            pool_size=settings.redis_pool_size,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -85,7 +87,7 @@ class RedisStore:
         """Start following the stream; a Redis that is down now only makes us degraded."""
         self._redis = self._client(self._timeout)
         # XREAD blocks up to BRIDGE_BLOCK_MS: its socket must wait longer than that.
-        self._follower_client = self._client(self._timeout + BRIDGE_BLOCK_MS / 1000)
+        self._follower_client = self._client(self._timeout + BRIDGE_BLOCK_MS / 1000, pool_size=2)
         self._follower = StreamFollower(
             self._follower_client, self._key("stream"), self._on_stream_entry,
             block_ms=BRIDGE_BLOCK_MS,
@@ -286,8 +288,18 @@ class RedisStore:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _client(self, socket_timeout: float) -> Redis:
+    def _client(self, socket_timeout: float, pool_size: int | None = None) -> Redis:
+        """A client on its own pool of at most `pool_size` connections (default: the setting).
+
+        The pool waits for a connection to come free, up to the command timeout, instead of
+        raising at once when all are busy (redis-py's plain pool does, past 100): a deploy's
+        reconnect storm asks for thousands of snapshots within seconds, and they should queue
+        for a connection, not fail. Past the timeout the caller gets StoreUnavailable (a 503,
+        or close 1013 on a live connection: try again shortly).
+        """
         options: dict[str, Any] = {
+            "max_connections": pool_size or self._pool_size,
+            "timeout": self._timeout,  # the wait for a free connection
             "decode_responses": True,
             "socket_timeout": socket_timeout,
             "socket_connect_timeout": self._timeout,
@@ -297,7 +309,7 @@ class RedisStore:
         }
         if self._url.startswith("rediss://") and self._tls_insecure:
             options["ssl_cert_reqs"] = None  # hosted Redis offers a self-signed certificate
-        return Redis.from_url(self._url, **options)
+        return Redis.from_pool(BlockingConnectionPool.from_url(self._url, **options))
 
     def _db(self) -> Redis:
         if self._redis is None or self._follower is None:

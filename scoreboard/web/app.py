@@ -18,11 +18,14 @@ from .api.docs import setup_api_docs
 from .api.notify_wiring import setup_notify
 from .errors import error_middleware
 from .keys import (
-    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY, SETTINGS_KEY, WATCHING_KEY,
+    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HANDSHAKES_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY,
+    SETTINGS_KEY, WATCHING_KEY,
 )
 from .live import sse, ws
+from .live.admission import HandshakeAdmission
 from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
+from .live.handoff import check_aiohttp
 from .live.heartbeat import Heartbeat, heartbeat_lifetime
 from .metrics import request_log_middleware, setup_metrics
 from .pages.views import setup_pages
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> web.Application:
+    check_aiohttp()  # fails at start-up, naming what moved, if the WebSocket hand-off cannot work
     app = web.Application(
         # Two layers: each is a coroutine per request and a held frame per open live stream.
         # The error middleware also adds security headers and answers CORS preflights.
@@ -49,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     service.watching = watching.count
     app[KEYRING_KEY] = KeyRing(settings.scorekeeper_keys)
     app[CONNECTIONS_KEY] = ConnectionRegistry()
+    app[HANDSHAKES_KEY] = HandshakeAdmission(settings.max_handshakes)  # live connections opening at once
     app[HEARTBEAT_KEY] = heartbeat = Heartbeat(settings.ws_ping_interval)
     # Client mistakes (bad requests, bad live messages) are logged once per client per minute.
     app[CLIENT_ERRORS_KEY] = CLIENT_ERRORS
@@ -59,8 +64,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(sse.routes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    # The direct lane (hub.py) reports its publish-to-send time once per frame, not per fan.
-    hub.on_direct_sent = setup_metrics(app).publish_to_send_seconds.observe
+    setup_metrics(app)
     setup_pages(app)
     setup_api_docs(app)
     app.cleanup_ctx.append(_service_lifetime)

@@ -9,6 +9,7 @@ from ..presence import WatchingCounter
 from ..service import ScoreService
 from ..settings import Settings
 from .security.auth import KeyRing
+from .live.admission import HandshakeAdmission
 from .live.connections import ConnectionRegistry
 from .live.heartbeat import Heartbeat
 from .security.limits import ClientConnections, ClientRateLimiter, IngestLimiter
@@ -22,6 +23,7 @@ CONNECTIONS_KEY = web.AppKey("connections", ConnectionRegistry)
 HEARTBEAT_KEY = web.AppKey("heartbeat", Heartbeat)
 TOKENS_KEY = web.AppKey("viewer_tokens", ViewerTokens)
 CLIENT_CONNECTIONS_KEY = web.AppKey("client_connections", ClientConnections)
+HANDSHAKES_KEY = web.AppKey("handshakes", HandshakeAdmission)
 INGEST_LIMITER_KEY = web.AppKey("ingest_limiter", IngestLimiter)
 PUSH_SUBSCRIBE_LIMITER_KEY = web.AppKey("push_subscribe_limiter", ClientRateLimiter)
 CLIENT_ERRORS_KEY = web.AppKey("client_errors", ClientErrorLog)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+import socket
+import struct
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -228,33 +230,74 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
         if route == INGEST_ROUTE and request.method == "POST":
             metrics.ingest_seconds.observe(duration)
         request_id = request.get(REQUEST_ID_KEY, "-")
-        access_log.info(
-            "%s %s %s %.1fms request_id=%s", request.method, request.path, status,
-            duration * 1000, request_id,
-            extra={"method": request.method, "path": request.path, "status": status,
-                   "duration_ms": round(duration * 1000, 2), "request_id": request_id,
-                   "remote": request.remote},
-        )
+        if status != 101:  # a WebSocket is logged once, when it closes (connection_closed)
+            access_log.info(
+                "%s %s %s %.1fms request_id=%s", request.method, request.path, status,
+                duration * 1000, request_id,
+                extra={"method": request.method, "path": request.path, "status": status,
+                       "duration_ms": round(duration * 1000, 2), "request_id": request_id,
+                       "remote": request.remote},
+            )
 
 
 def connection_opened(request: web.Request, transport: str) -> dict[str, Any]:
-    """Log a live connection opening; returns its log fields, for `connection_closed`.
+    """A live connection opened: its log fields and opening time, for `connection_closed`.
 
-    The fields, not the request, are what a WebSocket fan keeps: it outlives its request.
+    Nothing is logged now: a connection gets one line, when it closes (a deploy's reconnect
+    storm is thousands of connections a second, and each line costs a write). The fields,
+    not the request, are what a WebSocket fan keeps: it outlives its request.
     """
     fields = _live_fields(request, transport)
-    live_log.info("%s open %s request_id=%s", transport, fields["path"], fields["request_id"], extra=fields)
+    fields["opened_at"] = time.monotonic()
     return fields
 
 
-def connection_closed(opened: web.Request | dict[str, Any], transport: str, close_code: int | None = None) -> None:
+def connection_closed(
+    opened: web.Request | dict[str, Any], transport: str, close_code: int | None = None, *,
+    matches: int | None = None, sent_bytes: int | None = None,
+) -> None:
+    """The one log line of a live connection: how long it lasted, how many matches it followed
+    at the end, the bytes the client acknowledged and the close code."""
     fields: dict[str, Any] = dict(opened) if isinstance(opened, dict) else _live_fields(opened, transport)
+    opened_at = fields.pop("opened_at", None)
+    if opened_at is not None:
+        fields["duration_ms"] = round((time.monotonic() - opened_at) * 1000, 1)
     if close_code is not None:
         fields["close_code"] = close_code
+    if matches is not None:
+        fields["matches"] = matches
+    if sent_bytes is not None:
+        fields["sent_bytes"] = sent_bytes
     live_log.info(
-        "%s closed %s close_code=%s request_id=%s", transport, fields["path"],
-        close_code if close_code is not None else "-", fields["request_id"], extra=fields,
+        "%s closed %s close_code=%s duration_ms=%s matches=%s sent_bytes=%s request_id=%s", transport,
+        fields["path"], _or_dash(close_code), _or_dash(fields.get("duration_ms")), _or_dash(matches),
+        _or_dash(sent_bytes), fields["request_id"], extra=fields,
     )
+
+
+def _or_dash(value: object) -> object:
+    return "-" if value is None else value
+
+
+# struct tcp_info (linux/tcp.h): tcpi_bytes_acked, a u64 at this offset (Linux 4.1+).
+_TCPI_BYTES_ACKED = 120
+
+
+def acknowledged_bytes(transport: Any) -> int | None:
+    """Bytes the client has acknowledged on this TCP connection (the kernel counts them, so
+    the direct lane's writes cost nothing extra), or None where the kernel does not say.
+    Valid until the transport has closed its socket (so, in connection_lost too)."""
+    raw_socket = transport.get_extra_info("socket") if transport is not None else None
+    tcp_info = getattr(socket, "TCP_INFO", None)
+    if raw_socket is None or tcp_info is None:
+        return None
+    try:
+        info = raw_socket.getsockopt(socket.IPPROTO_TCP, tcp_info, _TCPI_BYTES_ACKED + 8)
+    except (OSError, ValueError):
+        return None
+    if len(info) < _TCPI_BYTES_ACKED + 8:
+        return None
+    return int(struct.unpack_from("Q", info, _TCPI_BYTES_ACKED)[0])
 
 
 def _live_fields(request: web.Request, transport: str) -> dict[str, Any]:

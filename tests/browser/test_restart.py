@@ -124,8 +124,9 @@ def test_page_shows_offline_while_the_server_stays_down_and_keeps_retrying(
     server is back and the page is live again."""
     server = own_server
     match_id = server.create_match("Home", "Away", unique_id("offline"))["id"]
+    # restart_window_ms=0: no restart schedule after the 1012 (see the test below), the backoff at once.
     page.goto(f"{server.url}/matches/{match_id}?transport=ws"
-              "&retry_base_ms=50&retry_cap_ms=300&offline_after=2")
+              "&retry_base_ms=50&retry_cap_ms=300&offline_after=2&restart_window_ms=0")
     conn = page.locator("#conn")
     expect(conn).to_have_attribute("data-state", "live")
 
@@ -147,3 +148,37 @@ def test_page_shows_offline_while_the_server_stays_down_and_keeps_retrying(
     server.post(match_id, {"type": "period_start"}, {"type": "goal", "team": "home"})
     expect(conn).to_have_attribute("data-state", "live", timeout=5000)
     expect(page.locator("#match .score-home")).to_have_text("1")
+
+
+def test_after_a_restart_close_failed_attempts_retry_soon_until_the_new_process_answers(
+    own_server: ServerProcess, page: Any,
+) -> None:
+    """After 1012, attempts refused while no process listens are retried on the restart
+    schedule (0.25-1.25 s each, never the slow backoff), the badge says reconnecting however
+    many it takes, and the page is live again within moments of the server coming back."""
+    server = own_server
+    match_id = server.create_match("Home", "Away", unique_id("deploy"))["id"]
+    server.post(match_id, {"type": "period_start", "period": 1})
+    page.add_init_script(RECORD_STATES)
+    page.goto(f"{server.url}/matches/{match_id}?transport=ws&offline_after=2")
+    conn = page.locator("#conn")
+    expect(conn).to_have_attribute("data-state", "live")
+
+    server.stop()   # SIGTERM: 1012, then refused connections while it stays down
+    deadline = time.monotonic() + 15
+    while len(close_log(page)) < 6:   # the 1012 and five refused attempts
+        assert time.monotonic() < deadline, close_log(page)
+        page.wait_for_timeout(100)
+    closes = close_log(page)
+    assert closes[0]["code"] == 1012, closes
+    failures = closes[1:]
+    assert all(c["code"] != 1012 and 250 <= c["delayMs"] <= 1250 for c in failures), failures
+    expect(conn).to_have_attribute("data-state", "reconnecting")   # past offline_after, still
+
+    server.start()
+    started = time.monotonic()
+    server.post(match_id, {"type": "goal", "team": "home", "player": "Back"})
+    expect(conn).to_have_attribute("data-state", "live", timeout=5000)
+    expect(page.locator("#match .score-home")).to_have_text("1")
+    assert time.monotonic() - started < 3.0   # one short retry, not a backoff of several seconds
+    assert "offline" not in page.evaluate("window.__states")

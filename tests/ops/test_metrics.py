@@ -150,18 +150,26 @@ async def test_request_log_line_has_request_id_and_no_secrets(
         assert secret not in everything
 
 
-async def test_live_connections_are_logged_open_and_closed(
+async def test_live_connections_are_logged_once_when_they_close(
     client: Any, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A WebSocket and an SSE stream each log one open and one close line."""
+    """A WebSocket gets one log line, when it closes (no access line for its upgrade), with
+    how long it lasted, the matches it followed, the bytes sent and the close code; an SSE
+    stream one close line beside its request's access line."""
     caplog.set_level(logging.INFO)
     await create_match(client, "m1")
     async with client.ws_connect("/ws?matches=m1") as ws:
         await receive_json(ws)
+        await asyncio.sleep(0.05)
     async with client.get("/sse?matches=m1") as sse:
         await asyncio.wait_for(sse.content.readline(), 3)
     await asyncio.sleep(0.2)
     live = [(r.transport, r.getMessage().split()[1]) for r in caplog.records if r.name == "scoreboard.live"]
-    assert live == [("ws", "open"), ("ws", "closed"), ("sse", "open"), ("sse", "closed")]
-    closed = next(r for r in caplog.records if r.name == "scoreboard.live" and "closed" in r.getMessage())
-    assert json.loads(JsonFormatter().format(closed))["transport"] == "ws"
+    assert live == [("ws", "closed"), ("sse", "closed")]
+    accessed = [r.path for r in caplog.records if r.name == "scoreboard.access"]
+    assert "/ws" not in accessed and "/sse" in accessed
+    closed = next(r for r in caplog.records if r.name == "scoreboard.live" and r.transport == "ws")
+    entry = json.loads(JsonFormatter().format(closed))
+    assert entry["transport"] == "ws" and entry["close_code"] == 1000 and entry["matches"] == 1
+    assert entry["duration_ms"] >= 50
+    assert entry["sent_bytes"] > 100  # the snapshot and the confirmation, at least

@@ -1,31 +1,50 @@
 """`GET /api/openapi.json` (the OpenAPI document), `GET /api/docs` (it, readable, no JS) and
 `GET /api/docs/protocol` (the live feeds, which OpenAPI cannot describe).
 
-The protocol page is templates/docs/protocol.md, rendered once at start-up: it is read through
-the page templates' loader, so it ships wherever the templates do and a deployed service (no
-repository checkout) serves every document its API pages point to.
+The protocol page is templates/docs/protocol.md, read at start-up through the page templates'
+loader, so it ships wherever the templates do and a deployed service (no repository checkout)
+serves every document its API pages point to. Both documents are built on their first request,
+not at start-up: the OpenAPI builder and the Markdown renderer (apispec, marshmallow schemas of
+every API, markdown-it) took a fifth of the time a new process needs before it listens, and
+after a deploy every fan waits for that.
 """
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from markdown_it import MarkdownIt
 
-from .openapi import build_spec
-
-SPEC_KEY = web.AppKey("openapi", dict)
-PROTOCOL_KEY = web.AppKey("protocol_html", str)
 PROTOCOL_SOURCE = "docs/protocol.md"
 METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 
 
+class ApiDocuments:
+    """The OpenAPI document and the protocol page, each built once, when first asked for."""
+
+    def __init__(self, protocol_markdown: str) -> None:
+        self._protocol_markdown = protocol_markdown
+
+    @functools.cached_property
+    def spec(self) -> dict[str, Any]:
+        from .openapi import build_spec  # imports every schema of the API: only when asked
+
+        return build_spec()
+
+    @functools.cached_property
+    def protocol_html(self) -> str:
+        return render_markdown(self._protocol_markdown)
+
+
+DOCS_KEY = web.AppKey("api_docs", ApiDocuments)
+
+
 def setup_api_docs(app: web.Application) -> None:
-    """Build the documents once and add their routes; call after the Jinja setup."""
-    app[SPEC_KEY] = build_spec()
-    app[PROTOCOL_KEY] = render_markdown(_template_source(app, PROTOCOL_SOURCE))
+    """Add the documents' routes; call after the Jinja setup (the protocol source is read now,
+    so a package missing it fails at start, not on a reader's request)."""
+    app[DOCS_KEY] = ApiDocuments(_template_source(app, PROTOCOL_SOURCE))
     app.router.add_get("/api/openapi.json", openapi_json, name="openapi")
     app.router.add_get("/api/docs", api_docs, name="api_docs")
     app.router.add_get("/api/docs/protocol", protocol_docs, name="protocol_docs")
@@ -40,15 +59,17 @@ def _template_source(app: web.Application, name: str) -> str:
 
 def render_markdown(text: str) -> str:
     """CommonMark plus tables; raw HTML in the source is shown as text, never passed through."""
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SPEC_KEY])
+    return web.json_response(request.app[DOCS_KEY].spec)
 
 
 async def api_docs(request: web.Request) -> web.Response:
-    spec = request.app[SPEC_KEY]
+    spec = request.app[DOCS_KEY].spec
     return aiohttp_jinja2.render_template("api_docs.html", request, {
         "info": spec["info"],
         "operations": operations(spec),
@@ -59,7 +80,7 @@ async def api_docs(request: web.Request) -> web.Response:
 
 async def protocol_docs(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("api_protocol.html", request, {
-        "body": request.app[PROTOCOL_KEY],
+        "body": request.app[DOCS_KEY].protocol_html,
     })
 
 

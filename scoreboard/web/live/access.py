@@ -10,32 +10,49 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from ...errors import MatchNotFound, ScoreboardError
 from ...hub import WILDCARD
 from ..security.auth import Unauthorized
-from ..keys import CLIENT_CONNECTIONS_KEY, SERVICE_KEY, SETTINGS_KEY
+from ..keys import CLIENT_CONNECTIONS_KEY, HANDSHAKES_KEY, SERVICE_KEY, SETTINGS_KEY
 from ..security.limits import client_address
 from .session import LiveSession
 from ..security.viewer import Viewer, refusal, viewer_from_token
 
+# On the request: what ends its place among the connections opening (hold_client_slot).
+OPENING_KEY: Any = web.RequestKey("live_opening", object) if hasattr(web, "RequestKey") else "live_opening"
 EXPIRY_SLACK = 0.05  # seconds after a grant's end before it is acted on
+# Matches whose privacy one connection remembers; past it the memory starts over, so a client
+# subscribing to id after id cannot grow it without bound.
+PRIVACY_MEMORY = 256
 
 
 async def hold_client_slot(request: web.Request) -> Callable[[], None]:
-    """Take one of the client address's live connections and return what gives it back.
+    """Take a place among the live connections opening now (admission.py) and one of the
+    client address's live connections; return what gives both back.
 
-    Raises TooManyConnections (429, before any upgrade) when the address has none left.
+    Raises ServerBusy (503 + Retry-After, before any upgrade) when too many connections are
+    opening at once, TooManyConnections (429) when the address has none left. The opening's
+    place is also given back by the connection's LiveAccess once its first catch-up is sent
+    (`opened`) or when it closes.
     """
+    end_opening = request.app[HANDSHAKES_KEY].admit()
     connections = request.app[CLIENT_CONNECTIONS_KEY]
     address = client_address(request, request.app[SETTINGS_KEY].trust_forwarded)
-    acquiring = connections.acquire(address)
-    if acquiring is not None:
-        await acquiring
+    try:
+        acquiring = connections.acquire(address)
+        if acquiring is not None:
+            await acquiring
+    except BaseException:
+        end_opening()
+        raise
+    request[OPENING_KEY] = end_opening
 
     def release() -> None:
+        end_opening()
         releasing = connections.release(address)
         if releasing is not None:
             asyncio.ensure_future(releasing)  # called from connection callbacks: cannot wait
@@ -51,9 +68,14 @@ class LiveAccess:
         self._session = session
         self._on_expired = on_expired
         self._expiry: asyncio.TimerHandle | None = None
+        self._end_opening: Callable[[], None] | None = request.get(OPENING_KEY)
         self._checked_at = time.time()  # grants that ended before this were acted on
         self.viewer = Viewer()
         self.private_followed: set[str] = set()  # private match ids subscribed with a grant
+        # match id -> whether it is private, for matches this connection has asked about: a
+        # match's privacy never changes, and a subscribe is screened twice (needs_auth, then
+        # screen), so the second costs no store read.
+        self._private: dict[str, bool] = {}
         session.may_view_private = lambda match_id: self.viewer.may_view(match_id)
 
     def adopt(self, viewer: Viewer) -> None:
@@ -74,7 +96,8 @@ class LiveAccess:
         """Split match ids into those this viewer may follow and refusals (id, error).
 
         Unknown ids pass through, for the session to report as not found. `follow`: record the
-        granted private ones as followed (the caller is about to subscribe to them).
+        granted private ones as followed (the caller is about to subscribe to them). Raises
+        StoreUnavailable when the store cannot be reached.
         """
         allowed: list[str] = []
         refused: list[tuple[str, ScoreboardError]] = []
@@ -83,12 +106,17 @@ class LiveAccess:
             if match_id == WILDCARD:
                 allowed.append(match_id)
                 continue
-            try:
-                view = await service.get_match(match_id)
-            except MatchNotFound:
-                allowed.append(match_id)
-                continue
-            if not view.get("private"):
+            private = self._private.get(match_id)
+            if private is None:
+                try:
+                    private = await service.is_private(match_id)
+                except MatchNotFound:  # not remembered: it may be created later
+                    allowed.append(match_id)
+                    continue
+                if len(self._private) >= PRIVACY_MEMORY:
+                    self._private.clear()
+                self._private[match_id] = private
+            if not private:
                 allowed.append(match_id)
             elif self.viewer.may_view(match_id):
                 allowed.append(match_id)
@@ -99,10 +127,22 @@ class LiveAccess:
         return allowed, refused
 
     async def needs_auth(self, match_ids: list[str]) -> bool:
-        """Whether some of `match_ids` are private and not yet granted."""
-        return bool((await self.screen(match_ids, follow=False))[1])
+        """Whether some of `match_ids` are private and not yet granted. If so the connection
+        waits for the client's auth message: it gives up its place among those opening, so
+        clients that never send one cannot hold every place (admission.py)."""
+        waits = bool((await self.screen(match_ids, follow=False))[1])
+        if waits:
+            self.opened()
+        return waits
+
+    def opened(self) -> None:
+        """The connection's opening is done (its first catch-up is sent): another may open."""
+        if self._end_opening is not None:
+            self._end_opening()
+            self._end_opening = None
 
     def close(self) -> None:
+        self.opened()
         if self._expiry is not None:
             self._expiry.cancel()
 

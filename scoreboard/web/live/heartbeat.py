@@ -1,8 +1,10 @@
 """Keep-alive for every open WebSocket from one task, not one timer per fan.
 
-Every `interval` seconds each connection is pinged; one that has sent nothing at all (no pong,
-no message) since the previous ping is taken for dead and dropped (close code 1006), so a fan
-whose network vanished does not hold memory for ever. The pings also keep Heroku-like routers,
+Every `interval` seconds each connection is pinged; one that has sent neither a pong nor a
+message since the previous ping is taken for dead and dropped (close code 1006), so a fan
+whose network vanished does not hold memory for ever. Pings it sends do not count: a client
+that pings and never reads is dropped too. So is one whose write buffer stayed over its
+high-water mark for a whole round (1013): whatever we write, it reads nothing. The pings also keep Heroku-like routers,
 which cut connections idle for 55 s, from cutting a quiet match's fans.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from .close_codes import CloseCode
 from .websocket import WebSocketConnection
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ class Heartbeat:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._connections: set[WebSocketConnection] = set()
-        self.dropped = 0  # connections dropped for silence, for logs and tests
+        self.dropped = 0  # connections dropped for silence or for not reading, for logs and tests
 
     def add(self, connection: WebSocketConnection) -> None:
         self._connections.add(connection)
@@ -41,7 +44,10 @@ class Heartbeat:
             self._connections.discard(connection)
         elif connection.unanswered_pings:
             self.dropped += 1
-            connection.transport.abort()  # connection_lost follows, with close code 1006
+            connection.cut(CloseCode.ABNORMAL_CLOSURE)  # its session stops before the socket goes
+        elif connection.stalled():
+            self.dropped += 1
+            connection.cut(CloseCode.TRY_AGAIN_LATER)
         elif not connection.closing:
             connection.ping()
 

@@ -5,13 +5,14 @@ across (re)subscriptions. How: subscribe to the hub *before* reading the catch-u
 catch-up under the send lock, then let live frames through only when their seq is past the
 match's cursor. A frame that raced the catch-up is dropped as already sent; none can be missed.
 
-Delivery without a coroutine hop: for a WebSocket fan (`socket` set) that is up to date on a
-match, the hub writes that match's frames straight to the socket (the direct lane, hub.py) and
-this session is not called at all. Otherwise the hub calls `deliver`: when no catch-up holds
-the send lock and nothing is queued, the frame still goes straight to the socket unless its
-write buffer is past the high-water mark, and the fan (re)joins the direct lane. Else it joins
-a bounded queue drained by a pump task created only then; once anything is queued, every later
-frame queues behind it until the pump has emptied it, so order holds across all three paths.
+Delivery without a coroutine hop, by one path with one cursor per match: the hub offers each
+frame to `try_write`. For a WebSocket fan (`transport` set) with nothing queued, its cursor
+right before the frame (a match whose catch-up is running has none yet) and its write buffer
+under the high-water mark, the frame's shared pre-built bytes go to the transport at once and the cursor
+moves. Otherwise the hub calls `enqueue`: a bounded queue drained by a pump task created only
+then; once anything is queued, every later frame queues behind it until the pump has emptied
+it, so order holds. A gap before a frame (events that never reached this instance) is filled
+from the store by the pump before the frame.
 """
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 from ...domain import MATCH_ID_PATTERN
 from ...errors import MatchNotFound, ScoreboardError
 from ...frames import Frame
-from ...hub import WILDCARD, WRITE_HIGH_WATER, Hub, Socket, websocket_bytes
+from ...hub import WILDCARD, Hub
+from .framing import websocket_bytes
+from .websocket import WRITE_HIGH_WATER, Transport
 from ...service import CatchUp, ScoreService
 
 log = logging.getLogger(__name__)
@@ -47,11 +50,11 @@ class TooManySubscriptions(ScoreboardError):
 
 
 class LiveSession:
-    """A hub subscriber (see `deliver`) plus the catch-up logic of one fan."""
+    """A hub subscriber (`try_write`, `enqueue`, `resync`) plus the catch-up logic of one fan."""
 
     # One per connected fan, tens of thousands at once: slots, and nothing built until needed.
     __slots__ = (
-        "_service", "_hub", "_send", "socket", "_max_subscriptions", "_buffer_limit",
+        "_service", "_hub", "_send", "transport", "_fast", "_max_subscriptions", "_buffer_limit",
         "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
         "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample", "_epochs",
     )
@@ -65,16 +68,19 @@ class LiveSession:
         self._service = service
         self._hub = hub
         self._send = send
-        # A WebSocket's transport, where frames may be written whole without awaiting (the
-        # transport sets it once open; None for SSE). `stop()` must be called before it closes.
-        self.socket: Socket | None = None
+        # A WebSocket's transport, where frames may be written whole without awaiting
+        # (`write_to`; None for SSE).
+        self.transport: Transport | None = None
+        # `transport` while the fast path is open (not stopped, nothing queued), else None: one
+        # check per delivery instead of three.
+        self._fast: Transport | None = None
         self._max_subscriptions = max_subscriptions
         # The bound keeps a stalled client from growing memory without limit: past it the fan
         # is cut off (`on_overflow`: the transport closes with a resume hint).
         self._buffer_limit = buffer_limit
         self._on_overflow = on_overflow
         self._overflowed = False
-        self._stopped = False  # overflowed, closed or connection lost: deliver drops everything
+        self._stopped = False  # overflowed, closed or connection lost: nothing more is sent
         # Frames waiting for the pump, oldest first; None (no deque, no task) while none wait.
         self._queue: deque[Frame] | None = None
         self._cursors: dict[str, int] = {}  # match id -> last seq sent to this fan
@@ -105,16 +111,23 @@ class LiveSession:
             for match_id, seq in sorted(self._cursors.items())
         )
 
+    def write_to(self, transport: Transport) -> None:
+        """Event frames may go straight to this WebSocket transport (see `try_write`)."""
+        self.transport = transport
+        self._fast = transport if not self._stopped and self._queue is None else None
+
     def start(self) -> None:
         """Nothing to start: the pump task exists only while frames wait in the queue."""
 
     def stop(self) -> None:
         """Deliver nothing more, from now on (the connection is closing)."""
         self._stopped = True
+        self._fast = None
         self._hub.unsubscribe(self, self._topics)
 
     async def close(self) -> None:
         self._stopped = True
+        self._fast = None
         self._hub.unsubscribe(self, self._topics)
         self._topics.clear()
         pump = self._pump
@@ -133,9 +146,7 @@ class LiveSession:
         missing: list[str] = []
         for match_id in wanted:
             if match_id == WILDCARD:
-                # A wildcard fan gets every frame through deliver(), which also filters out the
-                # duplicates: none of its matches may stay in the direct lane.
-                self._hub.leave_direct(self, self._topics)
+                # Its frames of a match also followed by name come twice: the cursor drops the second.
                 self._hub.subscribe(self, [WILDCARD])
                 self._topics.add(WILDCARD)
                 continue
@@ -156,8 +167,6 @@ class LiveSession:
                 self._cursors.pop(match_id, None)  # the catch-up decides where this fan stands
                 await self._send_catch_up(match_id, catch_up)
                 self._cursors[match_id] = catch_up.seq
-                if self._queue is None:  # nothing was published meanwhile
-                    self._try_direct(match_id)
         return missing
 
     def unsubscribe(self, match_ids: Iterable[str]) -> None:
@@ -175,24 +184,41 @@ class LiveSession:
 
     # -- delivery (the hub's Subscriber protocol) ------------------------------------------------
 
-    def deliver(self, frame: Frame) -> None:
-        """Take one frame, in seq order per match, without blocking or raising."""
-        if self._stopped:
-            return
-        socket = self.socket
-        if self._queue is None and socket is not None and not self._send_lock.locked():
-            # Nothing ahead of this frame and no catch-up running: the cursor is current.
-            if not self._should_send(frame):
-                return
-            if socket.get_write_buffer_size() <= WRITE_HIGH_WATER and not self._gap_before(frame):
-                socket.write(websocket_bytes(frame))
-                self._cursors[frame.match_id] = frame.seq
-                self._until_sample -= 1
-                if not self._until_sample:
-                    self._sampled(frame)
-                self._try_direct(frame.match_id)
-                return
-        self._enqueue(frame)
+    def try_write(self, frame: Frame) -> bool:
+        """Write `frame` to the socket now if it is next for this fan and nothing waits before
+        it; True when taken (written, or not for this fan), False to have the hub enqueue it."""
+        transport = self._fast
+        if transport is None:
+            # Stopped (closing: taken, nothing more is sent), or SSE, or frames waiting: queue.
+            return self._stopped
+        match_id = frame.match_id
+        cursors = self._cursors
+        cursor = cursors.get(match_id)
+        if cursor is None:
+            if match_id in self._topics:
+                return False  # its catch-up is running (the cursor comes with it): queue behind it
+            if not self._should_send(frame):  # a wildcard fan: no cursor, but the privacy rule
+                return True
+        elif frame.seq != cursor + 1:
+            # Had already (a duplicate), or a gap the queue fills from the store first.
+            return frame.seq <= cursor
+        if transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            return False  # the client reads slowly: queue, bounded
+        # The frame's one pre-built bytes, shared by every fan. transport.write, not a raw
+        # os.write to the socket: through this path both cost the same (docs/architecture.md).
+        wire = frame.wire
+        transport.write(wire if wire is not None else websocket_bytes(frame))
+        if cursor is not None:
+            cursors[match_id] = frame.seq
+        self._until_sample -= 1
+        if not self._until_sample:
+            self._sampled(frame)
+        return True
+
+    def enqueue(self, frame: Frame) -> None:
+        """Queue `frame` for the pump, behind what waits (hub.Subscriber); dropped once stopped."""
+        if not self._stopped:
+            self._enqueue(frame)
 
     def resync(self, match_id: str, seq: int) -> None:
         """The hub could not publish frame `seq` of `match_id`: once what is queued before it
@@ -214,32 +240,25 @@ class LiveSession:
         an id, so the browser's Last-Event-ID stays the resume cursor."""
         if self._stopped:
             return
-        socket = self.socket
-        if socket is not None:
+        transport = self.transport
+        if transport is not None:
             # Whole frames on the transport: it cannot land inside another message.
-            if socket.get_write_buffer_size() <= WRITE_HIGH_WATER:
-                socket.write(websocket_bytes(notice))
+            if transport.get_write_buffer_size() <= WRITE_HIGH_WATER:
+                transport.write(websocket_bytes(notice))
         elif self._queue is None and not self._send_lock.locked():
             task = asyncio.get_running_loop().create_task(_send_notice(self._send, self._send_lock, notice.text))
             _NOTICES_SENDING.add(task)  # the loop keeps only a weak reference to a task
             task.add_done_callback(_NOTICES_SENDING.discard)
 
-    def left_direct(self, match_id: str, seq: int) -> None:
-        """The hub's direct lane let go of this fan for `match_id`, after frame `seq`."""
-        if match_id in self._cursors:
-            self._cursors[match_id] = seq
-
-    def _try_direct(self, match_id: str) -> None:
-        if self.socket is not None and match_id in self._topics and WILDCARD not in self._topics:
-            self._hub.go_direct(self, match_id, self._cursors[match_id], self.socket)
-
     def _enqueue(self, frame: Frame) -> None:
         queue = self._queue
         if queue is None:
             queue = self._queue = deque()
+            self._fast = None  # from now on every frame queues behind this one
             self._pump = asyncio.get_running_loop().create_task(self._drain())
         elif len(queue) >= self._buffer_limit:
             self._overflowed = self._stopped = True
+            self._fast = None
             queue.clear()
             self._on_overflow()
             return
@@ -250,7 +269,7 @@ class LiveSession:
         try:
             async with self._send_lock:
                 queue = self._queue
-                # The frame being sent stays at the head, so `deliver` keeps queueing behind it.
+                # The frame being sent stays at the head, so `try_write` declines and frames queue behind it.
                 while queue:
                     frame = queue[0]
                     if frame.text is RESYNC:
@@ -269,15 +288,16 @@ class LiveSession:
                             self._sampled(frame)
                     queue.popleft()
                 self._queue = None  # no await since the queue emptied: nothing can slip past
-                for match_id in tuple(self._topics):
-                    self._try_direct(match_id)
+                if not self._stopped:
+                    self._fast = self.transport
         except ConnectionResetError:
             self._stopped = True  # the fan went away mid-send; its handler cleans up
+            self._fast = None
         except Exception:
             # Never leave a fan with a queue and no pump: it would silently get nothing more.
             log.exception("sending to a live fan failed: disconnecting it so it resumes with since")
             self._stopped = True
-            self._queue = None
+            self._fast = self._queue = None
             self._on_overflow()
 
     def _gap_before(self, frame: Frame) -> bool:

@@ -97,6 +97,7 @@ async def _stream(request: web.Request, matches: list[str], since: dict[str, Cur
     fan.session.start()
     try:
         missing = await fan.session.subscribe(matches, since)
+        access.opened()  # another connection may open (max_handshakes, admission.py)
         for match_id in missing:
             await fan._send(json.dumps({"type": "error", "code": "not_found",
                                         "message": f"no match {match_id!r}", "match_id": match_id}),

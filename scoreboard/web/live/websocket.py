@@ -10,6 +10,13 @@ pings for every connection come from one `heartbeat.Heartbeat`.
 Writes are whole frames in one `transport.write`, from the event loop's thread, so frames never
 interleave: the fan-out writes its pre-built event frames straight to `transport` too (no
 extension is ever agreed, so those bytes are what wsproto would have framed).
+
+What a hostile client cannot do (issue 10): make us queue answers it never reads (at most one
+pong waits at a time, a newer ping replacing the one still owed; control frames beyond
+`CONTROL_FRAMES_PER_SECOND` close the connection with 1008; outgoing bytes past
+`OUTGOING_LIMIT` cut it), keep itself alive by sending pings (only a pong or a message counts as
+a sign of life for the heartbeat), or grow a message from endless empty fragments
+(`MAX_FRAGMENTS`, 1009).
 """
 from __future__ import annotations
 
@@ -17,16 +24,41 @@ import asyncio
 from typing import Protocol
 
 from wsproto.connection import Connection, ConnectionState, ConnectionType
-from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
-from ...hub import WRITE_HIGH_WATER, websocket_text_frame
 from .close_codes import CloseCode
+from .framing import websocket_text_frame
+
+# Bytes that may wait in a connection's write buffer before frames for it are queued as shared
+# Frame objects instead (session.py; the kernel's own buffer is full by then), and the mark
+# above which asyncio tells us to pause writing.
+WRITE_HIGH_WATER = 16 * 1024
 
 # Seconds to wait for the client's answer to our close frame before dropping the connection
 # (as aiohttp's WebSocketResponse does).
 CLOSE_TIMEOUT = 10.0
 
 PING_FRAME = b"\x89\x00"  # FIN + ping, no payload: the same bytes every time
+
+# Control frames (ping, pong, close) a client may send per second; a flood past it is closed
+# with 1008. Browsers send none; a library client pings every few seconds at most.
+CONTROL_FRAMES_PER_SECOND = 64
+# Bytes that may wait in a connection's write buffer before it is cut (1013, no closing
+# handshake: its close frame could not get through either). Above one whole snapshot, far
+# below what would hurt the process; the session's frame queue (subscriber_buffer) usually
+# cuts a slow fan long before.
+OUTGOING_LIMIT = 4 * 1024 * 1024
+# Frames one message may arrive in: empty continuation frames add nothing to the size check,
+# so without a count a message of endless empty fragments would never end (1009 past it).
+MAX_FRAGMENTS = 1024
+
+
+class Transport(Protocol):
+    """What a session writes event frames to: an asyncio transport (uvloop's too)."""
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def write(self, data: bytes) -> None: ...
 
 
 class Listener(Protocol):
@@ -48,16 +80,21 @@ class WebSocketConnection(asyncio.Protocol):
     __slots__ = (
         "transport", "_listener", "_max_message", "_ws", "_parts", "_size", "closing", "closed",
         "close_code", "_close_timer", "_paused", "_drain_waiter", "_closed_waiter",
-        "unanswered_pings", "_failed",
+        "unanswered_pings", "_failed", "_pong_owed", "_pong_buffered", "_control_second",
+        "_control_count", "_over_at_last_check", "_fragments",
     )
 
-    def __init__(self, transport: asyncio.Transport, listener: Listener, max_message: int) -> None:
+    def __init__(self, transport: asyncio.Transport, listener: Listener, max_message: int,
+                 ws: Connection | None = None) -> None:
         self.transport = transport
         self._listener = listener
         self._max_message = max_message
-        self._ws = Connection(ConnectionType.SERVER)  # no extensions: never compressed
+        # wsproto's side of the connection, as its handshake made it (handshake.py): no
+        # extension agreed, so never compressed.
+        self._ws = ws if ws is not None else Connection(ConnectionType.SERVER)
         self._parts: list[str | bytes | bytearray] | None = None  # a message arriving in pieces
         self._size = 0  # its bytes so far, against max_message
+        self._fragments = 0  # its frames so far, against MAX_FRAGMENTS
         self.closing = False  # a close frame was sent or received: no more data frames
         self.closed = False  # the TCP connection is gone
         self.close_code: int | None = None
@@ -67,6 +104,13 @@ class WebSocketConnection(asyncio.Protocol):
         self._closed_waiter: asyncio.Future[None] | None = None
         self.unanswered_pings = 0  # heartbeat.py: pings sent since the client was last heard
         self._failed = False  # a protocol error: whatever else arrives is discarded
+        # A pong waiting for the write buffer to empty (the payload of the latest ping), and
+        # whether the last pong written may still sit in that buffer: never more than one each.
+        self._pong_owed: bytes | None = None
+        self._pong_buffered = False
+        self._control_second = 0  # the whole loop second the control frames below arrived in
+        self._control_count = 0
+        self._over_at_last_check = False  # heartbeat.py: the write buffer was over its mark
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
 
     # -- writing ---------------------------------------------------------------------------
@@ -74,11 +118,27 @@ class WebSocketConnection(asyncio.Protocol):
     def send_text(self, text: str) -> None:
         """Queue one text message; dropped once closing (nothing may follow a close frame).
 
-        Framed like the fan-out's event frames (hub.websocket_text_frame): a third of what
+        Framed like the fan-out's event frames (framing.websocket_text_frame): a third of what
         wsproto's general-purpose send costs, and the same bytes for an unfragmented message.
         """
         if not self.closing:
-            self.transport.write(websocket_text_frame(text.encode()))
+            self.write(websocket_text_frame(text.encode()))
+
+    def write(self, data: bytes) -> None:
+        """Bytes of whole frames to the socket; a client that lets `OUTGOING_LIMIT` pile up
+        unread is cut (1013: it may resume with since once it reads again)."""
+        transport = self.transport
+        transport.write(data)
+        if transport.get_write_buffer_size() > OUTGOING_LIMIT:
+            self.cut(CloseCode.TRY_AGAIN_LATER)
+
+    def cut(self, code: int) -> None:
+        """End the connection at once, unread bytes dropped (no closing handshake can get
+        through a full buffer); the listener hears `code`."""
+        if not self.closing:
+            self._begin_closing(code)
+        self._failed = True
+        self.transport.abort()
 
     async def drain(self) -> None:
         """Wait while the socket's write buffer is over the high-water mark.
@@ -95,7 +155,35 @@ class WebSocketConnection(asyncio.Protocol):
     def ping(self) -> None:
         if not self.closing:
             self.unanswered_pings += 1
-            self.transport.write(PING_FRAME)
+            self.write(PING_FRAME)
+            self.flush_pong()
+
+    def stalled(self) -> bool:
+        """Called once per heartbeat round: whether the write buffer was over its high-water
+        mark at this round and the one before, i.e. the client read nothing for a whole round."""
+        over = self.transport.get_write_buffer_size() > WRITE_HIGH_WATER
+        stalled, self._over_at_last_check = over and self._over_at_last_check, over
+        return stalled
+
+    def flush_pong(self) -> None:
+        """Send the pong owed to the client once nothing of ours waits before it."""
+        if self._pong_owed is not None and not self.transport.get_write_buffer_size() and not self.closing:
+            payload, self._pong_owed = self._pong_owed, None
+            self._pong_buffered = False
+            self._send_pong(payload)
+
+    def _answer_ping(self, payload: bytes) -> None:
+        """At most one pong pending (RFC 6455 5.5.3 allows answering only the latest ping): a
+        client that pings and never reads cannot make us queue pongs."""
+        if self._pong_buffered and self.transport.get_write_buffer_size():
+            self._pong_owed = payload  # the one still in the buffer answers for the rest
+            return
+        self._pong_owed = None
+        self._send_pong(payload)
+
+    def _send_pong(self, payload: bytes) -> None:
+        self.write(self._ws.send(Pong(payload=payload)))
+        self._pong_buffered = bool(self.transport.get_write_buffer_size())
 
     def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake; the TCP connection ends when the client answers."""
@@ -125,6 +213,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._paused = False
+        self.flush_pong()
         self._wake_drain()
 
     def eof_received(self) -> bool:
@@ -151,22 +240,38 @@ class WebSocketConnection(asyncio.Protocol):
             waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        self.unanswered_pings = 0  # any byte is a sign of life
         if self._failed or self.transport.is_closing():
             return
         ws = self._ws
         ws.receive_data(data)
         for event in ws.events():
             if isinstance(event, (TextMessage, BytesMessage)):
+                self.unanswered_pings = 0  # a sign of life: it sends what it means to
                 if not self.closing and not self._on_data(event):
                     return
-            elif isinstance(event, Ping):
+                continue
+            if not self._control_allowed():
+                self._fail(CloseCode.POLICY_VIOLATION, "too many control frames")
+                return
+            if isinstance(event, Ping):
+                # Not a sign of life: a client that pings and never reads must still be dropped.
                 if not self.closing:
-                    self.transport.write(ws.send(event.response()))
+                    self._answer_ping(bytes(event.payload))
             elif isinstance(event, CloseConnection):
                 self._on_close(event)
                 return
-            # a Pong only needs to have arrived: the ping count is reset above
+            elif isinstance(event, Pong):
+                self.unanswered_pings = 0  # it read our ping: alive and reading
+        self.flush_pong()
+
+    def _control_allowed(self) -> bool:
+        """Whether one more control frame fits this second's budget."""
+        second = int(asyncio.get_running_loop().time())
+        if second != self._control_second:
+            self._control_second = second
+            self._control_count = 0
+        self._control_count += 1
+        return self._control_count <= CONTROL_FRAMES_PER_SECOND
 
     def _on_data(self, event: TextMessage | BytesMessage) -> bool:
         """Collect a message's pieces; False when the connection failed on it."""
@@ -175,11 +280,15 @@ class WebSocketConnection(asyncio.Protocol):
         if self._size > self._max_message:
             return self._fail(CloseCode.MESSAGE_TOO_BIG, "message too big")
         if not event.message_finished:
-            if self._parts is None:
-                self._parts = []
-            self._parts.append(data)
+            self._fragments += 1
+            if self._fragments >= MAX_FRAGMENTS:
+                return self._fail(CloseCode.MESSAGE_TOO_BIG, "message in too many fragments")
+            if data:
+                if self._parts is None:
+                    self._parts = []
+                self._parts.append(data)
             return True
-        parts, self._parts, self._size = self._parts, None, 0
+        parts, self._parts, self._size, self._fragments = self._parts, None, 0, 0
         if isinstance(event, TextMessage):
             text = event.data
             self._listener.on_text("".join([*(str(part) for part in parts), text]) if parts else text)

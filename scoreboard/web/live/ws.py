@@ -17,14 +17,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from wsproto.connection import Connection
 
 from ...domain import utc_now
-from ...errors import InvalidInput, ScoreboardError
+from ...errors import InvalidInput, ScoreboardError, StoreUnavailable
 from ...logs import ClientErrorLog
-from ..metrics import METRICS_KEY, connection_closed, connection_opened
+from ..metrics import METRICS_KEY, acknowledged_bytes, connection_closed, connection_opened
 from .close_codes import CloseCode
 from .connections import ConnectionRegistry
-from .handshake import accept_key, take_over
+from .handshake import accept_upgrade, take_over
 from .heartbeat import Heartbeat
 from ..errors import BadRequest, load_json
 from ..keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
@@ -88,9 +89,9 @@ class WebSocketFan:
         self._client_log: ClientErrorLog = app[CLIENT_ERRORS_KEY]
         self._client = client_address(request, settings.trust_forwarded)
 
-    def connect(self, transport: asyncio.Transport) -> WebSocketConnection:
-        self.connection = WebSocketConnection(transport, self, self._max_message)
-        self.session.socket = transport  # event frames may go straight to it (hub.py)
+    def connect(self, transport: asyncio.Transport, ws: Connection) -> WebSocketConnection:
+        self.connection = WebSocketConnection(transport, self, self._max_message, ws)
+        self.session.write_to(transport)  # event frames may go straight to it (session.try_write)
         return self.connection
 
     def opened(self, request: web.Request, matches: list[str], since: dict[str, Cursor]) -> None:
@@ -164,7 +165,8 @@ class WebSocketFan:
             self._worker.cancel()
         asyncio.ensure_future(self.session.close())
         self._release()
-        connection_closed(self._log_fields, self.transport, code)
+        connection_closed(self._log_fields, self.transport, code, matches=len(self.session.subscriptions),
+                          sent_bytes=acknowledged_bytes(self.connection and self.connection.transport))
 
     # -- client messages (websocket.Listener) ----------------------------------------------------
 
@@ -195,6 +197,10 @@ class WebSocketFan:
                 await self._handle(item)
         except ConnectionResetError:
             pass  # the fan went away mid-send: on_closed cleans up
+        except StoreUnavailable:
+            # An overloaded or unreachable store is neither the fan's fault nor a bug (1011):
+            # 1013 has it come back after a jittered pause and resume with since.
+            self._close(CloseCode.TRY_AGAIN_LATER, "the score store is busy: reconnect shortly")
         except Exception:
             self._client_log.note(self._client, "WebSocket message handling failed", level=logging.ERROR, exc_info=True)
             self._close(CloseCode.INTERNAL_ERROR, "internal error: reconnect")
@@ -232,6 +238,7 @@ class WebSocketFan:
     async def _subscribe_opening(self, matches: list[str], since: dict[str, Cursor]) -> None:
         if matches:
             await self.subscribe(matches, since)
+        self.access.opened()  # another connection may open (max_handshakes, admission.py)
         self.watch_idle()
 
     async def _authenticate_first(self, message: str | None) -> None:
@@ -314,6 +321,8 @@ class WebSocketFan:
             await self.error(refusal.code, refusal.message, match_id=match_id)
         try:
             missing = await self.session.subscribe(matches, since) if matches else []
+        except StoreUnavailable:
+            raise  # closes with 1013 (_work)
         except ScoreboardError as exc:
             await self.error(exc.code, exc.message)
             return
@@ -369,13 +378,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     bad_ids = invalid_match_ids(matches)
     if bad_ids:
         raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
-    accept = accept_key(request)  # 400 for a request that is not a valid upgrade
+    upgrade = accept_upgrade(request)  # 400 for a request that is not a valid upgrade
     release = await hold_client_slot(request)  # 429 when this client address has too many open
     try:
         fan = WebSocketFan(request, release)
-        response = take_over(request, accept, fan.connect)
+        response, tail = take_over(request, upgrade, fan.connect)
     except BaseException:
         release()
         raise
     fan.opened(request, matches, since)
+    if tail and fan.connection is not None:
+        fan.connection.data_received(tail)  # a first message sent right behind the request
     return response
