@@ -1,11 +1,8 @@
-// The scorekeeper's side of the HTTP API: bearer auth, safe retries, errors in plain words.
-import { backoffDelay } from "./live.js";
-
-// Retries of one press: enough to ride out a few seconds of a bad connection, few enough that
-// the scorekeeper hears about a real outage while the moment is still fresh.
-const SEND_ATTEMPTS = 4;
+// The scorekeeper's side of the HTTP API: bearer auth, one attempt per call, errors in plain
+// words. Retrying is the outbox's job (console-outbox.js): it resends the very same body.
 
 export class ApiError extends Error {
+  /** `network`: the request may or may not have reached the server (no answer, or a 5xx). */
   constructor(status, error = {}, network = false) {
     super(error.message || `HTTP ${status}`);
     this.status = status;
@@ -15,26 +12,33 @@ export class ApiError extends Error {
   }
 }
 
+// The codes of the API's JSON error body (scoreboard/errors.py) a scorekeeper can act on. The
+// server's own message follows where it says more (which period to start, what to send).
 const PLAIN = {
   network: "The server could not be reached. Check the connection.",
   unauthorized: "The API key was not accepted. Enter it again, or ask the organiser for a valid one.",
   forbidden: "This API key is not allowed to do that.",
   not_found: "That match does not exist (any more). Reload the list of matches.",
-  match_closed: "This match is over: only an undo (correction) or a notification can be added now.",
+  match_closed: "This match is over: only an undo (correction) can be added now.",
   seq_conflict: "Another scorekeeper recorded something at the same moment. Check the events and try again.",
   id_conflict: "This press was already recorded with different details.",
   match_exists: "A match with that id already exists. Choose another id, or pick it from the list.",
   too_large: "That is too much text. Shorten it and try again.",
+  rate_limited: "Too many events at once: wait a moment.",
   bad_json: "The server could not read what this page sent. Reload the page.",
   unsupported_media_type: "The server could not read what this page sent. Reload the page.",
-  method_not_allowed: "The server does not accept that here. Reload the page.",
-  store_unavailable: "The server cannot save right now. Try again in a moment.",
+  store_unavailable: "The server cannot save right now. It will be tried again.",
 };
+// Codes whose server message is the useful part ("start the first period (period_start) …").
+const SERVER_SAYS = new Set(["not_in_play", "seq_conflict", "not_found"]);
 
 const FIELD_LABELS = {
-  home: "Home team", away: "Away team", id: "Match id", starts_at: "Start time",
+  home: "Home team", away: "Away team", id: "Match id", starts_at: "Kickoff",
   team: "Team", player: "Player", minute: "Minute", title: "Title", text: "Text",
   level: "Level", color: "Colour", period: "Period", target: "Event to undo", type: "Event",
+  competition: "Competition", stage: "Stage", venue: "Venue", sport: "Sport",
+  period_minutes: "Period length", elapsed: "Clock", minutes: "Added time",
+  player_in: "Player on", player_out: "Player off", assist: "Assist", value: "Points",
 };
 
 function fieldLines(fields, prefix = "") {
@@ -48,19 +52,30 @@ function fieldLines(fields, prefix = "") {
   return lines;
 }
 
-/** One or two sentences a scorekeeper can act on. */
+const sentence = (text) => {
+  const trimmed = (text || "").trim();
+  if (!trimmed) return "";
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+};
+
+/** One or two sentences a scorekeeper can act on, from the API's JSON error body. */
 export function explain(err) {
   if (!(err instanceof ApiError)) return `Something went wrong: ${err.message || err}`;
   if (err.code === "validation_failed") {
     const lines = fieldLines(err.fields);
-    const what = err.message && !/^validation/i.test(err.message) ? `${err.message}.` : "";
-    return [what.charAt(0).toUpperCase() + what.slice(1), lines.length ? lines.join("; ") + "." : ""]
-      .filter(Boolean).join(" ") || "Some details are not valid.";
+    const what = err.message && !/^validation/i.test(err.message) ? sentence(err.message) : "";
+    return [what, lines.length ? sentence(lines.join("; ")) : ""].filter(Boolean).join(" ")
+      || "Some details are not valid.";
   }
-  return PLAIN[err.code] || err.message || `The server answered ${err.status}.`;
+  if (SERVER_SAYS.has(err.code) && err.message) {
+    const plain = PLAIN[err.code] && err.code !== "not_in_play" ? `${PLAIN[err.code]} ` : "";
+    return `${plain}${sentence(err.message)}`;
+  }
+  return PLAIN[err.code] || sentence(err.message) || `The server answered ${err.status}.`;
 }
 
-/** A client event id; randomUUID needs a secure context, getRandomValues does not. */
+/** A client event id (the API's idempotency key); randomUUID needs a secure context. */
 export function newEventId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -79,52 +94,34 @@ async function readError(response) {
   }
 }
 
-/** GET JSON; with `key`, as that scorekeeper (so private matches are visible too). */
-export async function getJson(path, key = "") {
-  const headers = { Accept: "application/json" };
-  if (key) headers.Authorization = `Bearer ${key}`;
+function headers(key, json = false) {
+  const all = { Accept: "application/json" };
+  if (json) all["Content-Type"] = "application/json";
+  if (key) all.Authorization = `Bearer ${key}`;
+  return all;
+}
+
+async function call(path, init) {
   let response;
   try {
-    response = await fetch(path, { headers });
+    response = await fetch(path, init);
   } catch {
     throw new ApiError(0, {}, true);
   }
-  if (!response.ok) throw new ApiError(response.status, await readError(response));
-  return response.json();
+  if (!response.ok) {
+    // A 5xx leaves delivery unknown: the same body may be sent again safely.
+    throw new ApiError(response.status, await readError(response), response.status >= 500);
+  }
+  return { status: response.status, data: await response.json() };
 }
 
-/**
- * POST a JSON body with the bearer key. Network failures and 5xx are retried with the very
- * same body (so the same event id): the server answers a repeat with the original result.
- * Resolves {status, data}; rejects with ApiError (network=true when delivery is unknown).
- */
-export async function postJson(path, body, key, { onRetry = () => {} } = {}) {
-  const init = {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json", Accept: "application/json",
-      Authorization: `Bearer ${key}`,
-    },
-    body: JSON.stringify(body),
-  };
-  for (let attempt = 1; ; attempt += 1) {
-    let response = null;
-    try {
-      response = await fetch(path, init);
-    } catch {
-      response = null;
-    }
-    const retryable = response === null || response.status >= 500;
-    if (!retryable) {
-      if (!response.ok) throw new ApiError(response.status, await readError(response));
-      return { status: response.status, data: await response.json() };
-    }
-    if (attempt >= SEND_ATTEMPTS) {
-      throw response === null
-        ? new ApiError(0, {}, true)
-        : new ApiError(response.status, await readError(response), true);
-    }
-    onRetry(attempt);
-    await new Promise((resolve) => setTimeout(resolve, 300 + backoffDelay(attempt, 500, 4000)));
-  }
+/** GET JSON; with `key`, as that scorekeeper (so private matches are visible too). */
+export async function getJson(path, key = "") {
+  const { data } = await call(path, { headers: headers(key), cache: "no-store" });
+  return data;
+}
+
+/** POST a JSON body with the bearer key, once. Resolves {status, data}; rejects with ApiError. */
+export function postJson(path, body, key) {
+  return call(path, { method: "POST", headers: headers(key, true), body: JSON.stringify(body) });
 }
