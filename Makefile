@@ -32,13 +32,22 @@ run: export SCOREBOARD_DEV_KEY ?= true
 run: install
 	exec $(BIN)/python -m scoreboard serve
 
+# The suite runs in parallel processes (pytest-xdist, whole files per worker: most tests wait on
+# real servers, sockets and timeouts rather than compute). The browser tests run in a second
+# pass of their own: Playwright's sync API keeps an event loop running in its worker, which
+# asyncio tests must not share. Both passes always run; either failing fails `make test`.
+TEST_WORKERS ?= 4
+BROWSER_WORKERS ?= 3
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@status=0; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/browser $(PYTEST_ARGS) || status=1; \
+	$(BIN)/python -m pytest -n $(BROWSER_WORKERS) --dist loadfile tests/browser $(PYTEST_ARGS) || status=1; \
+	exit $$status
 
 # The core without browser, multi-instance, fleet, fuzzing, benchmark and wheel tests
 # (marked `slow`): the inner loop while changing code. `make test` still runs everything.
 test-fast: install-test
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -32,13 +32,20 @@ async def post_events(client: Any, match_id: str, body: Any, status: int = 201) 
     return await response.json()
 
 
-async def receive_json(ws: Any, timeout: float = 3.0) -> dict[str, Any]:
-    return await asyncio.wait_for(ws.receive_json(), timeout)
+async def receive_json(ws: Any, timeout: float = 3.0, *, watching: bool = False) -> dict[str, Any]:
+    """The next message; `watching` fan counts (sent every watching_interval to a match's fans,
+    whenever a test happens to run that long) are passed over unless `watching` is True."""
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await ws.receive_json()
+            if watching or message.get("type") != "watching":
+                return message
 
 
-async def assert_nothing_arrives(ws: Any, within: float = 0.3) -> None:
+async def assert_nothing_arrives(ws: Any, within: float = 0.3, *, watching: bool = False) -> None:
+    """Nothing but (unless `watching`) fan counts arrives within `within` seconds."""
     with pytest.raises(asyncio.TimeoutError):
-        message = await asyncio.wait_for(ws.receive(), within)
+        message = await receive_json(ws, within, watching=watching)
         pytest.fail(f"unexpected message: {message}")
 
 

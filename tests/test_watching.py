@@ -44,7 +44,7 @@ async def until_watching(client: Any, count: int, match_id: str = "arg-fra", tim
 
 async def next_watching(ws: Any, timeout: float = 3.0) -> dict[str, Any]:
     """The next `watching` message; any other message first fails the test."""
-    message = await receive_json(ws, timeout)
+    message = await receive_json(ws, timeout, watching=True)
     assert message["type"] == "watching", message
     return message
 
@@ -75,7 +75,7 @@ async def test_websocket_and_sse_fans_are_counted_and_told(client: Any) -> None:
         assert json.loads(seen["data"]) == {"type": "watching", "match_id": "arg-fra", "count": 3}
         await post_events(client, "arg-fra", {"type": "goal", "team": "home"})
         for ws in (first, second):
-            goal = await receive_json(ws)
+            goal = await receive_json(ws, watching=True)
             assert (goal["type"], goal["seq"]) == ("event", 2)
         goal_event = await read_sse_event(stream)
         assert goal_event["event"] == "event" and goal_event["id"].startswith("arg-fra:2@")
@@ -90,7 +90,7 @@ async def test_a_count_that_did_not_change_is_not_sent_again(client: Any) -> Non
     await create_match(client)
     ws = await fan(client)
     assert (await next_watching(ws))["count"] == 1
-    await assert_nothing_arrives(ws, within=INTERVAL * 5)
+    await assert_nothing_arrives(ws, within=INTERVAL * 5, watching=True)
     await ws.close()
 
 
@@ -120,7 +120,7 @@ async def test_wildcard_subscribers_and_other_matches_do_not_count(client: Any) 
     messages = []
     while True:
         try:
-            messages.append(await receive_json(dashboard, INTERVAL * 4))
+            messages.append(await receive_json(dashboard, INTERVAL * 4, watching=True))
         except asyncio.TimeoutError:
             break
     assert [m for m in messages if m["type"] == "watching"] == []

@@ -137,7 +137,7 @@ def own_server(browser: Any, tmp_path: Path) -> Iterator[ServerProcess]:
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1000, "height": 800})
-    context.set_default_timeout(5000)
+    context.set_default_timeout(15000)  # a wait, not a speed goal: parallel test workers share 2 cores
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))

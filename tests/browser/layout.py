@@ -21,7 +21,7 @@ def new_context(browser: Any, width: int, **extra: Any) -> Any:
         "locale": "en-GB", "timezone_id": "Europe/London",
     }
     context = browser.new_context(**{**options, **extra})
-    context.set_default_timeout(5000)
+    context.set_default_timeout(15000)  # a wait, not a speed goal: parallel test workers share 2 cores
     return context
 
 

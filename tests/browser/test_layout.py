@@ -193,6 +193,8 @@ def test_header_stays_one_line_in_every_connection_state(
     context = new_context(browser, width)
     try:
         page = open_page(context, scene, host_site, "match")
+        # Live first: a connection that opens late (a loaded machine) would overwrite the state set below.
+        expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         if state != "live":
             # The states a real outage walks through (test_restart.py drives them for real).
             page.evaluate("([state]) => window.scoreboardFeed._setState(state, {retryInMs: 9400})", [state])
