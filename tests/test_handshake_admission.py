@@ -38,6 +38,10 @@ async def test_past_the_cap_a_new_live_connection_gets_503_and_posts_still_work(
     assert (await sse.json())["error"]["code"] == "unavailable"
     await post_events(capped, "final", {"type": "period_start"})
     assert admission.refused == 2
+    # An operator sees the storm on /metrics: two openings in progress, two refused.
+    scraped = await (await capped.get("/metrics")).text()
+    assert "scoreboard_live_openings 2.0" in scraped
+    assert "scoreboard_live_openings_refused_total 2.0" in scraped
 
     places[0]()
     async with capped.ws_connect("/ws?matches=final") as ws:

@@ -26,10 +26,11 @@ from ..frames import Frame
 from ..hub import Hub
 from ..service import ScoreService
 from ..store.base import Committed
+from .live.admission import HandshakeAdmission
 from .live.connections import ConnectionRegistry
 from .errors import REQUEST_ID_KEY
 from .security.auth import Unauthorized
-from .keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
+from .keys import CONNECTIONS_KEY, HANDSHAKES_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 
 access_log = logging.getLogger("scoreboard.access")
 live_log = logging.getLogger("scoreboard.live")
@@ -47,10 +48,12 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class _LiveCollector:
     """Gauges read from the hub and the connection registry at scrape time."""
 
-    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService) -> None:
+    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService,
+                 openings: HandshakeAdmission | None = None) -> None:
         self._hub = hub
         self._connections = connections
         self._service = service
+        self._openings = openings
 
     def collect(self) -> Iterator[Metric]:
         open_now = GaugeMetricFamily(
@@ -73,14 +76,25 @@ class _LiveCollector:
             "Events whose live frame could not be built or handed out (their fans resync from the store)",
             value=self._service.publish_errors,
         )
+        if self._openings is not None:  # the reconnect-storm cap (max_handshakes)
+            yield GaugeMetricFamily(
+                "scoreboard_live_openings", "Live connections opening now (upgrade to first catch-up)",
+                value=self._openings.in_progress,
+            )
+            yield CounterMetricFamily(
+                "scoreboard_live_openings_refused",
+                "Live connections answered 503 + Retry-After because max_handshakes were opening",
+                value=self._openings.refused,
+            )
 
 
 class Metrics:
     """The metric objects of one app, and the hooks that feed them."""
 
-    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService, backend: str) -> None:
+    def __init__(self, hub: Hub, connections: ConnectionRegistry, service: ScoreService, backend: str,
+                 openings: HandshakeAdmission | None = None) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_LiveCollector(hub, connections, service))
+        self.registry.register(_LiveCollector(hub, connections, service, openings))
         self.backend = backend
         self.events_ingested = Counter(
             "scoreboard_events_ingested", "Events committed to the log by type "
@@ -173,7 +187,7 @@ def setup_metrics(app: web.Application) -> Metrics:
     """Create the app's metrics, hook them to its store, and add `GET /metrics`."""
     settings = app[SETTINGS_KEY]
     metrics = Metrics(app[HUB_KEY], app[CONNECTIONS_KEY], app[SERVICE_KEY],
-                      "redis" if settings.redis_url else "sqlite")
+                      "redis" if settings.redis_url else "sqlite", app.get(HANDSHAKES_KEY))
     app[METRICS_KEY] = metrics
     app[SERVICE_KEY].store.add_commit_listener(metrics.on_commit)
     app[SERVICE_KEY].add_forget_listener(metrics.forget_match)

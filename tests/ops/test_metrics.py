@@ -22,7 +22,7 @@ METRIC_NAMES = {
     "scoreboard_live_connections", "scoreboard_subscriptions", "scoreboard_deliveries",
     "scoreboard_events_ingested", "scoreboard_slow_consumer_drops", "scoreboard_ingest_seconds",
     "scoreboard_publish_to_send_seconds", "scoreboard_store_ready", "scoreboard_http_requests",
-    "scoreboard_http_request_seconds",
+    "scoreboard_http_request_seconds", "scoreboard_live_openings", "scoreboard_live_openings_refused",
 }
 
 

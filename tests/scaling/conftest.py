@@ -55,6 +55,9 @@ class Fan:
         raise AssertionError(f"unexpected frame: {message}")
 
 
+CLOSE_TIMEOUT = 30.0  # seconds an instance may take to stop in a teardown
+
+
 class Instance:
     """One app (its own hub, its own stream follower) on a free port, with an HTTP client."""
 
@@ -62,6 +65,7 @@ class Instance:
         self.settings = settings
         self.server = TestServer(create_app(settings), host="127.0.0.1")
         self.session: aiohttp.ClientSession | None = None
+        self.closed = False
 
     async def start(self) -> Instance:
         await self.server.start_server()
@@ -71,6 +75,10 @@ class Instance:
         return self
 
     async def close(self) -> None:
+        """Stop the client and the server, once (a test may stop an instance itself)."""
+        if self.closed:
+            return
+        self.closed = True
         if self.session is not None:
             await self.session.close()
         await self.server.close()
@@ -151,4 +159,5 @@ async def make_instance() -> AsyncIterator[Callable[[str], Awaitable[Instance]]]
 
     yield make
     for instance in reversed(started):
-        await instance.close()
+        # Bounded: a stop that hangs fails this test's teardown instead of the whole run.
+        await asyncio.wait_for(instance.close(), CLOSE_TIMEOUT)

@@ -25,7 +25,7 @@ async def watching(instance: Instance, match_id: str) -> int:
     return int(body["watching"])
 
 
-async def until(read: Callable[[], Awaitable[int]], expected: int, timeout: float = 5.0) -> None:
+async def until(read: Callable[[], Awaitable[int]], expected: int, timeout: float = 15.0) -> None:
     """`read()` answers `expected` within `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -34,7 +34,7 @@ async def until(read: Callable[[], Awaitable[int]], expected: int, timeout: floa
         await asyncio.sleep(INTERVAL / 2)
 
 
-async def until_told(fan: Fan, count: int, timeout: float = 5.0) -> None:
+async def until_told(fan: Fan, count: int, timeout: float = 15.0) -> None:
     """The fan is sent `watching` with `count` (earlier counts on the way may come first)."""
     while True:
         message = await fan.until("watching", timeout)
