@@ -94,7 +94,13 @@ async def test_sigterm_answers_and_stores_what_keepalive_scorekeepers_just_sent(
             answers = await asyncio.gather(*(keeper.answer() for keeper in keepers))
             assert set(await asyncio.gather(*reading)) == {1012}
         assert [status for status, _ in answers] == [201] * SCOREKEEPERS, answers
-        assert all(connection.lower() == "close" for _, connection in answers), answers
+        for keeper, (_, connection) in zip(keepers, answers):
+            if connection.lower() != "close":
+                # Answered before the signal reached the server (a loaded machine): the drain
+                # must then still close that idle keep-alive connection rather than leave it.
+                assert when == "just_before", answers
+                assert keeper.reader is not None
+                assert await asyncio.wait_for(keeper.reader.read(), 15) == b"", answers
         assert await asyncio.to_thread(server.process.wait, 30) == 0
     finally:
         for keeper in keepers:
