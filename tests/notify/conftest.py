@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from push_service import PushService
+from webhook_receiver import WebhookReceiver
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
 from support import KEY
@@ -43,3 +44,12 @@ async def subscribe(client: Any, body: dict[str, Any], status: int = 201, **kwar
     response = await client.post("/api/push/subscriptions", json=body, **kwargs)
     assert response.status == status, await response.text()
     return await response.json()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    """A local webhook receiver that checks every signature it is sent."""
+    site = await WebhookReceiver().start()
+    yield site
+    await site.stop()
+    assert site.bad_signatures == 0

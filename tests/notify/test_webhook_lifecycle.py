@@ -3,11 +3,9 @@ kept, paused and resumed, pointed elsewhere, its secret rotated without a refuse
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from scoreboard.notify.signing import verify
 from scoreboard.web.app import create_app
@@ -16,14 +14,6 @@ from webhook_receiver import WebhookReceiver
 
 from .conftest import SCOPED_KEY, notify_settings
 from .test_webhooks import deliveries_when_done, register
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    site = await WebhookReceiver().start()
-    yield site
-    await site.stop()
-    assert site.bad_signatures == 0
 
 
 async def view_of(client: Any, webhook_id: str) -> dict[str, Any]:

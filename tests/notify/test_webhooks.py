@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,6 @@ from support import AUTH, create_match, post_events
 from webhook_receiver import WebhookReceiver
 
 from .conftest import SCOPED_KEY, notify_settings
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    site = await WebhookReceiver().start()
-    yield site
-    await site.stop()
-    assert site.bad_signatures == 0
 
 
 async def register(client: Any, receiver: WebhookReceiver, **extra: Any) -> dict[str, Any]:
