@@ -84,7 +84,8 @@ class ScoreService:
             period_minutes=data.get("period_minutes"), extra_minutes=data.get("extra_minutes"),
             competition=data.get("competition"), stage=data.get("stage"), venue=data.get("venue"),
         )
-        await self.store.create_match(match)
+        stored = await self.store.create_match(match)
+        self._learn(stored)  # made again after its log was lost: drop what was held of the old one
         return await self.get_match(match.id)
 
     async def ingest(self, match_id: str, drafts: list[EventDraft]) -> IngestResult:
