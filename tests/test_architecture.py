@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What the layers above share: settings, shipped data, logging, message and request shapes,
     # the cross-instance stream.
     ("support", ("scoreboard.settings", "scoreboard.resources", "scoreboard.logs", "scoreboard.redact",
-                 "scoreboard.schemas", "scoreboard.frames", "scoreboard.bridge", "scoreboard.text")),
+                 "scoreboard.schemas", "scoreboard.schema_fastpath", "scoreboard.frames", "scoreboard.bridge", "scoreboard.text")),
     ("store", ("scoreboard.store",)),
     # notify: the notifier beside the service, on the stores (web/api/push.py is its edge).
     # presence: the "N watching" counts, from the hub, shared through Redis in Redis mode.
