@@ -34,6 +34,8 @@ class _SecondCache:
 class TextFormatter(logging.Formatter):
     """logging.Formatter with the default time format (local time), each second rendered once."""
 
+    default_msec_format = "%s,%03d"  # logging.Formatter's own, typed here as a str
+
     def __init__(self, fmt: str) -> None:
         super().__init__(fmt)
         self._seconds = _SecondCache(lambda second: time.strftime(self.default_time_format, self.converter(second)))

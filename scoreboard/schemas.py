@@ -195,7 +195,7 @@ def load_event(raw: Any) -> EventDraft:
     schema = _SCHEMA_INSTANCES.get(kind) if isinstance(kind, str) else None
     if schema is None:
         raise ValidationError({"type": [f"must be one of: {', '.join(EVENT_SCHEMAS)}"]})
-    fast = _FAST_LOADERS.get(kind)
+    fast = _FAST_LOADERS.get(str(kind))
     data = fast.load(raw) if fast is not None else None
     if data is None:  # not a plainly valid event: the schema decides, and words any error
         data = schema.load(raw)

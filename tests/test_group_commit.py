@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from scoreboard.web.app import create_app
-from support import AUTH, ServerProcess, create_match, free_port, post_events
+from support import AUTH, ServerProcess, create_match, post_events
 
 KEEPERS = 16
 
