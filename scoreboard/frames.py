@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from .domain import Event, Match, MatchState, apply, fold, live_fields
@@ -68,6 +69,7 @@ def snapshot_message(view: dict[str, Any], events: Sequence[Event]) -> dict[str,
     }
 
 
+@lru_cache(maxsize=1024)
 def match_epoch(created_at: str) -> str:
     """Which life of a match's log its seqs belong to: the match's creation time in ms, base 36.
 
@@ -75,7 +77,7 @@ def match_epoch(created_at: str) -> str:
     wiped, Redis without persistence) and the match made again under the same id, the new log
     has another epoch, and a cursor into the old one gets a fresh snapshot instead of resuming
     silently against a different log. Every instance computes the same value from the stored
-    match, with no extra state.
+    match, with no extra state. Cached: every catch-up of every fan asks for it.
     """
     try:
         moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
