@@ -56,6 +56,9 @@ class FastLoader:
             if (type(field) not in _TAKES or field.data_key is not None or field.attribute is not None
                     or field.pre_load or field.post_load or callable(field.load_default)):
                 return None
+            if isinstance(field, fields.Boolean) and field.truthy and not (
+                    True in field.truthy and False in field.falsy):
+                return None  # custom truth values: JSON true/false may not be taken as is
             plain.append(_Plain(name, field))
         return cls(plain)
 

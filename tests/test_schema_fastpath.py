@@ -91,7 +91,11 @@ def test_schemas_with_hooks_or_other_fields_get_no_quick_check() -> None:
     class Dated(Schema):
         when = fields.DateTime()
 
+    class Worded(Schema):
+        agreed = fields.Boolean(truthy={"yes"}, falsy={"no"})
+
     assert FastLoader.for_schema(Hooked()) is None
     assert FastLoader.for_schema(Dated()) is None
+    assert FastLoader.for_schema(Worded()) is None
     assert "clock" not in schemas._FAST_LOADERS and "retract" not in schemas._FAST_LOADERS
     assert "goal" in schemas._FAST_LOADERS
