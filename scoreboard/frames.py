@@ -134,6 +134,11 @@ class FrameHistory:
             return None
         return [frame for frame in frames if frame.seq > seq]
 
+    def latest(self, match_id: str) -> int | None:
+        """The seq of the newest frame held for the match (None: none held)."""
+        frames = self._frames.get(match_id)
+        return frames[-1].seq if frames else None
+
     def backfill(self, match_id: str, frames: Iterable[Frame]) -> None:
         """Put older frames (rebuilt from the log) in front of what live commits added."""
         older = [frame for frame in frames]

@@ -132,6 +132,11 @@ class WebSocketFan:
         self._metrics.slow_consumer(self.transport)
         self._close(CloseCode.TRY_AGAIN_LATER, "slow consumer: reconnect and resume with since")
 
+    def close_soon(self, code: int, reason: str) -> None:
+        """Send the close frame now; the connection ends when the client answers, or after
+        the closing timeout (ConnectionRegistry.close_all waits for them all at once)."""
+        self._close(code, reason)
+
     async def close_for_restart(self, code: int, reason: str) -> None:
         self._close(code, reason)
         if self.connection is not None:
