@@ -262,7 +262,8 @@ class ScoreService:
         """
         match_id = committed.match.id
         self._used[match_id] = True
-        if self._known.get(match_id) != committed.match:
+        held = self._known.get(match_id)
+        if held is not committed.match and held != committed.match:
             self._learn(committed.match)
         if committed.match.private:
             self.private_matches.add(match_id)
