@@ -305,7 +305,7 @@ class HttpClient:
         request = "".join(lines).encode("latin-1") + body
         async with asyncio.timeout(timeout):
             for attempt in (1, 2):
-                connection = await self._acquire(endpoint)
+                connection = await self._acquire(endpoint, fresh=attempt == 2)
                 self._busy.add(connection)
                 try:
                     response = await connection.send(request)
@@ -333,8 +333,8 @@ class HttpClient:
         for connection in list(self._busy):
             connection.abort()
 
-    async def _acquire(self, endpoint: Endpoint) -> _Connection:
-        idle = self._idle.get((endpoint.scheme, endpoint.host, endpoint.port))
+    async def _acquire(self, endpoint: Endpoint, fresh: bool = False) -> _Connection:
+        idle = None if fresh else self._idle.get((endpoint.scheme, endpoint.host, endpoint.port))
         while idle:
             connection = idle.pop()
             if not connection.closed:
