@@ -87,9 +87,16 @@ def split_url(url: str) -> Endpoint:
         target += "?" + parts.query
     if _UNSAFE_TARGET.search(target):
         target = quote(target, safe=_TARGET_SAFE)
+    host, netloc = parts.hostname, parts.netloc
+    if not netloc.isascii():  # an internationalised name goes out in its ASCII form (IDNA)
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise OutboundRefused("the URL's host is not a valid name") from None
+        netloc = host if port is None else f"{host}:{port}"
     if port is None:
         port = 443 if parts.scheme == "https" else 80
-    return Endpoint(parts.scheme, parts.hostname, port, parts.netloc, target)
+    return Endpoint(parts.scheme, host, port, netloc, target)
 
 
 class _Connection(asyncio.Protocol):
@@ -108,7 +115,7 @@ class _Connection(asyncio.Protocol):
         self._keep_alive = False
         self._body: str = ""  # "", "length", "chunked", "close": how the body ends
         self._left = 0  # body bytes still to come ("length"), or of the current chunk
-        self._chunk_state = "size"  # "size", "data", "trailers"
+        self._chunk_state = "size"  # "size", "data", "end" (its CRLF), "trailers"
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -257,12 +264,19 @@ class _Connection(asyncio.Protocol):
                 except ValueError:
                     raise HttpProtocolError(f"bad chunk size {size[:20]!r}") from None
                 self._chunk_state = "data" if self._left else "trailers"
-            elif self._chunk_state == "data":
-                if len(self._buffer) < self._left + 2:
+            elif self._chunk_state == "data":  # dropped as it comes: a huge chunk is never held
+                taken = min(len(self._buffer), self._left)
+                del self._buffer[:taken]
+                self._left -= taken
+                if self._left:
                     return False
-                if self._buffer[self._left:self._left + 2] != b"\r\n":
+                self._chunk_state = "end"
+            elif self._chunk_state == "end":
+                if len(self._buffer) < 2:
+                    return False
+                if self._buffer[:2] != b"\r\n":
                     raise HttpProtocolError("chunk not followed by CRLF")
-                del self._buffer[:self._left + 2]
+                del self._buffer[:2]
                 self._chunk_state = "size"
             else:  # trailer fields, then an empty line
                 if self._buffer[:2] == b"\r\n":
@@ -343,7 +357,10 @@ class HttpClient:
         return await self._connect(endpoint)
 
     def _release(self, endpoint: Endpoint, connection: _Connection) -> None:
-        if connection.closed or self._closed:
+        if connection.closed:
+            return
+        if self._closed:
+            connection.close()
             return
         idle = self._idle.setdefault((endpoint.scheme, endpoint.host, endpoint.port), [])
         connection.idle_since = time.monotonic()

@@ -119,6 +119,17 @@ async def test_chunked_length_and_close_framed_answers_are_read_whole(serve: Cal
     assert [c for c, _, _ in server.requests] == [0, 0, 0, 1]
 
 
+async def test_a_large_chunked_answer_is_read_in_pieces(serve: Callable) -> None:
+    """A 1 MB chunk arriving over many reads ends the answer where it should; the connection is reused."""
+    big = b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n" + b"x" * 0x100000 + b"\r\n0\r\n\r\n"
+    server = await serve(lambda c, n: big if n == 0 else CREATED)
+    http = client()
+    assert (await http.post(split_url(server.url()), HEADERS, b"x", 5)).status == 500
+    assert (await http.post(split_url(server.url()), HEADERS, b"x", 5)).status == 201
+    await http.close()
+    assert server.connections == 1
+
+
 async def test_interim_answers_are_skipped_and_retry_after_is_read(serve: Callable) -> None:
     """A 100 Continue before the final 429 is skipped; the 429's Retry-After is there."""
     server = await serve(lambda c, n: b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -208,6 +219,8 @@ async def test_a_url_cannot_add_headers_or_lines_to_the_request(serve: Callable)
     assert not any(line.startswith(b"X-Evil") for line in header_lines)
     with pytest.raises(OutboundRefused):
         split_url("http://user:pass@example.com/x")
+    assert split_url("https://bücher.example:8443/ä").netloc == "xn--bcher-kva.example:8443"
+    assert split_url("https://bücher.example:8443/ä").target == "/%C3%A4"
 
 
 async def test_the_guard_refuses_before_any_connection(serve: Callable) -> None:
