@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -36,7 +37,7 @@ from loadgen import Run, Subscriber, connect_all, run_on_loop  # noqa: E402
 from patched_serve import PATCHES  # noqa: E402
 from procstat import cpu_times, free_port, own_cpu_s, raise_nofile  # noqa: E402
 from spy_summary import summarize_py_spy  # noqa: E402
-from servers import KEY, REPO, ServerSpec, pinning, stop, wait_healthy  # noqa: E402
+from servers import KEY, REPO, RedisServer, ServerSpec, pinning, stop, wait_healthy  # noqa: E402
 from wsclient import perf  # noqa: E402
 
 FLOOR_SERVER = "--floor-server"
@@ -111,20 +112,32 @@ async def measure(args: argparse.Namespace, pid: int, port: int, spy: Path | Non
     return result
 
 
-def server_command(variant: str, port: int, workdir: Path, pin: list[str]) -> tuple[list[str], dict[str, str]]:
+def server_command(variant: str, port: int, workdir: Path, pin: list[str],
+                   redis_url: str = "") -> tuple[list[str], dict[str, str]]:
     if variant == "textbook":
         spec = ServerSpec("baseline", port, workdir, pin)
     elif variant == "floor":
         return [*pin, sys.executable, str(Path(__file__).resolve()), FLOOR_SERVER, str(port)], dict(os.environ)
     else:
-        spec = ServerSpec("scoreboard", port, workdir, pin, patches="" if variant == "base" else variant)
+        spec = ServerSpec("redis" if redis_url else "scoreboard", port, workdir, pin, redis_url=redis_url,
+                          patches="" if variant == "base" else variant)
     return spec.command(), spec.env()
 
 
 def run_variant(args: argparse.Namespace, variant: str, pin: list[str], spy: Path | None) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        redis = None
+        if args.redis and variant not in ("floor", "textbook"):
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="connect-profile-redis-")))
+            redis = stack.enter_context(RedisServer(tmp, pin))
+        return _run_variant(args, variant, pin, spy, redis.url if redis else "")
+
+
+def _run_variant(args: argparse.Namespace, variant: str, pin: list[str], spy: Path | None,
+                 redis_url: str) -> dict[str, Any]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="connect-profile-") as tmp:
-        command, env = server_command(variant, port, Path(tmp), pin)
+        command, env = server_command(variant, port, Path(tmp), pin, redis_url)
         with open(Path(tmp) / "server.log", "wb") as log:
             server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -259,6 +272,8 @@ def main() -> None:
                         help=f"base, floor, textbook or a patch: {', '.join(PATCHES)}")
     parser.add_argument("--resume", action="store_true", help="also time a resume with since (our server only)")
     parser.add_argument("--py-spy", type=Path, help="record base's connect phase with py-spy into this directory")
+    parser.add_argument("--redis", action="store_true",
+                        help="our server on Redis (a redis-server of the bench's own), not SQLite")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
     parser.add_argument("--summarize", type=Path, help="only summarize this raw py-spy file (with --us)")

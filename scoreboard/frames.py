@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from .domain import Event, Match, MatchState, apply, fold, live_fields
@@ -63,6 +64,7 @@ def snapshot_message(view: dict[str, Any], events: Sequence[Event]) -> dict[str,
     }
 
 
+@lru_cache(maxsize=1024)
 def match_epoch(created_at: str) -> str:
     """Which life of a match's log its seqs belong to: the match's creation time in ms, base 36.
 
@@ -70,7 +72,7 @@ def match_epoch(created_at: str) -> str:
     wiped, Redis without persistence) and the match made again under the same id, the new log
     has another epoch, and a cursor into the old one gets a fresh snapshot instead of resuming
     silently against a different log. Every instance computes the same value from the stored
-    match, with no extra state.
+    match, with no extra state. Cached: every catch-up of every fan asks for it.
     """
     try:
         moment = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
@@ -126,6 +128,11 @@ class FrameHistory:
         if not frames or frames[0].seq > seq + 1:
             return None
         return [frame for frame in frames if frame.seq > seq]
+
+    def latest(self, match_id: str) -> int | None:
+        """The seq of the newest frame held for the match (None: none held)."""
+        frames = self._frames.get(match_id)
+        return frames[-1].seq if frames else None
 
     def backfill(self, match_id: str, frames: Iterable[Frame]) -> None:
         """Put older frames (rebuilt from the log) in front of what live commits added."""

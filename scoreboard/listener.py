@@ -13,6 +13,10 @@
   or one trickling its next request, is held that long at most. It is longer than the header
   timeout on purpose: a router in front keeps idle connections to us open for a while, and
   closing them first races its next request on them.
+- The front door (`FrontDoor`): a connection's first read goes to the live edge first
+  (web/live/front.py), which opens a `/ws` fan from it at once when it can; every other
+  connection is handed to aiohttp's request handler with that read, as if aiohttp had
+  accepted it (its header deadline carried over).
 - Requests aiohttp's parser refuses (a control byte in a header, a bad request line) are
   answered in the service's JSON error shape, like every other error.
 
@@ -118,13 +122,15 @@ class ConnectionGuard:
 
     def __init__(
         self, server: web.Server, limit: int, header_timeout: float, live_websockets: Callable[[], int],
+        front: OpenLive | None = None,
     ) -> None:
         self._server = server
+        self.front = front  # the live edge's front door (web/live/front.py), if any
         self.limit = limit
         self.header_timeout = header_timeout
         self._live_websockets = live_websockets  # WebSockets taken over from aiohttp (live.py)
         # Connections aiohttp handles now -> their header deadline (a timer).
-        self._open: dict[RequestHandler, asyncio.TimerHandle] = {}
+        self._open: dict[RequestHandler | FrontDoor, asyncio.TimerHandle] = {}
         self.refusing = 0
         self.refused = 0
         self.timed_out = 0
@@ -160,7 +166,7 @@ class ConnectionGuard:
         if deadline is not None:
             deadline.cancel()
 
-    def _header_deadline(self, handler: RequestHandler) -> None:
+    def _header_deadline(self, handler: RequestHandler | FrontDoor) -> None:
         if handler not in self._open or handler._request_count:
             return  # gone, or its first request came in time (later ones: keep-alive timeout)
         self.timed_out += 1
@@ -173,9 +179,80 @@ class ConnectionGuard:
         if self.open_connections >= self.limit:
             self.refused += 1
             return _Refused(self)
+        if self.front is not None:
+            return FrontDoor(self)
+        return self._aiohttp_handler()
+
+    def _aiohttp_handler(self) -> RequestHandler:
         handler = self._server()
         handler.__class__ = self._handler_class
         return handler
+
+    def arm(self, front: FrontDoor) -> None:
+        """Start a new connection's header deadline."""
+        self._open[front] = asyncio.get_running_loop().call_later(self.header_timeout, self._header_deadline, front)
+
+    def hand_to_aiohttp(self, front: FrontDoor, transport: asyncio.Transport, data: bytes) -> None:
+        """Give a connection the front door did not keep to aiohttp, with what it read, as if
+        aiohttp had accepted it; its header deadline stays the one it opened with."""
+        deadline = self._open.pop(front, None)
+        handler = self._aiohttp_handler()
+        transport.set_protocol(handler)
+        handler.connection_made(transport)  # counted, with a fresh deadline: put the old one back
+        fresh = self._open.get(handler)
+        if deadline is not None and fresh is not None:
+            fresh.cancel()
+            self._open[handler] = asyncio.get_running_loop().call_at(deadline.when(), self._header_deadline, handler)
+        if deadline is not None:
+            deadline.cancel()
+        if data:
+            handler.data_received(data)
+
+
+# The live edge's front door: (transport, first read, hand-to-aiohttp) -> whether it kept the
+# connection (web/live/front.py, LiveFrontDoor.open).
+OpenLive = Callable[[asyncio.Transport, bytes, Callable[[bytes], None]], bool]
+
+
+class FrontDoor(asyncio.Protocol):
+    """A new connection until its first read: the live edge opens a /ws fan from it, or
+    aiohttp gets the connection and the read. Counted among the open connections meanwhile,
+    under the header deadline like any other."""
+
+    __slots__ = ("_guard", "transport", "_request_count")
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        self._guard = guard
+        self.transport: asyncio.Transport | None = None
+        self._request_count = 0  # what ConnectionGuard._header_deadline reads: none yet
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self._guard.arm(self)
+
+    def data_received(self, data: bytes) -> None:
+        guard = self._guard
+        transport = self.transport
+        assert transport is not None and guard.front is not None
+        if guard.front(transport, data, self._to_aiohttp):
+            guard.taken_over(self)
+        else:
+            self._to_aiohttp(data)
+
+    def _to_aiohttp(self, data: bytes) -> None:
+        assert self.transport is not None
+        self._guard.hand_to_aiohttp(self, self.transport, data)
+
+    def eof_received(self) -> bool:
+        return False  # closed before saying anything: close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._guard.taken_over(self)
+
+    def force_close(self) -> None:
+        """Past the header deadline with nothing read (ConnectionGuard._header_deadline)."""
+        if self.transport is not None:
+            self.transport.close()
 
 
 class _Refused(asyncio.Protocol):

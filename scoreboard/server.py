@@ -19,7 +19,7 @@ from .settings import DEV_KEY, Settings
 from .web.metrics import METRICS_KEY
 from .workers import Supervisor
 from .web.app import close_live_connections, create_app
-from .web.keys import CONNECTIONS_KEY
+from .web.keys import CONNECTIONS_KEY, FRONT_DOOR_KEY, SETTINGS_KEY
 from .web.live.close_codes import CloseCode
 
 log = logging.getLogger("scoreboard")
@@ -95,9 +95,7 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     if cap > fd_limit - FD_RESERVE_MIN:
         log.warning("max_connections=%d leaves fewer than %d of the %d open files for anything else: "
                     "past that, new connections fail instead of getting a 503", cap, FD_RESERVE_MIN, fd_limit)
-    registry = app[CONNECTIONS_KEY]
-    guard = ConnectionGuard(runner.server, cap, settings.header_timeout, lambda: registry.websockets)
-    registry.taken_over = guard.taken_over
+    guard = connection_guard(app, runner.server, cap)
     try:
         listener = await listen(guard, settings.host, settings.port, reuse_port)
     except OSError as exc:
@@ -132,6 +130,16 @@ async def _serve(settings: Settings, reuse_port: bool = False) -> int:
     await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+def connection_guard(app: web.Application, server: web.Server, cap: int) -> ConnectionGuard:
+    """What meets each new connection (listener.py): the cap, the header deadline, and the live
+    edge's front door (web/live/front.py) before aiohttp's request handler."""
+    registry = app[CONNECTIONS_KEY]
+    guard = ConnectionGuard(server, cap, app[SETTINGS_KEY].header_timeout, lambda: registry.websockets,
+                            front=app[FRONT_DOOR_KEY].open)
+    registry.taken_over = guard.taken_over
+    return guard
 
 
 # Objects allocated (net) before a young-generation collection: Python's 700 makes one run

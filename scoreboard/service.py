@@ -16,6 +16,7 @@ from .domain import (
 from .errors import CompetitionNotFound, MatchNotFound
 from .frames import Frame, FrameHistory, dumps, event_frame, frames_from_log, match_epoch, snapshot_message
 from .hub import Hub
+from .shared_calls import SharedCalls
 from .store.base import Committed, EventStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ class ScoreService:
         self.hub = hub
         self.snapshot_events = snapshot_events
         self.history = FrameHistory(depth=snapshot_events)
+        # match id -> the match as last read or committed: a match never changes, only its state
+        # does, so privacy checks and resumes need no store read once it is known (`_learn`).
+        self._known: dict[str, Match] = {}
+        self._rebuilds: SharedCalls[tuple[str, int], list[Frame] | None] = SharedCalls(self._rebuild)
         # match id -> (epoch, seq, watching, snapshot JSON): after a restart thousands of fans
         # reconnect at once and most want the same snapshot (~0.3 ms to build for a 200-event
         # match). The epoch tells a match made again under the same id (a lost log) from the
@@ -79,7 +84,8 @@ class ScoreService:
             period_minutes=data.get("period_minutes"), extra_minutes=data.get("extra_minutes"),
             competition=data.get("competition"), stage=data.get("stage"), venue=data.get("venue"),
         )
-        await self.store.create_match(match)
+        stored = await self.store.create_match(match)
+        self._learn(stored)  # made again after its log was lost: drop what was held of the old one
         return await self.get_match(match.id)
 
     async def ingest(self, match_id: str, drafts: list[EventDraft]) -> IngestResult:
@@ -121,8 +127,26 @@ class ScoreService:
         """Whether the match needs a grant to follow; raises MatchNotFound. No view is built:
         a live connection asks this for every match it subscribes to."""
         self._used[match_id] = True
-        match, _ = await self.store.get(match_id)
-        return match.private
+        known = self._known.get(match_id)
+        if known is None:
+            known, _ = await self._read(match_id)
+        return known.private
+
+    async def _read(self, match_id: str) -> tuple[Match, MatchState]:
+        """store.get, remembering the match (see `_known`)."""
+        match, state = await self.store.get(match_id)
+        if self._known.get(match_id) != match:
+            self._learn(match)
+        return match, state
+
+    def _learn(self, match: Match) -> None:
+        """`match` is the store's now; a match of the same id made again after its log was
+        lost (another created_at: another epoch) makes what is held of the old one go."""
+        held = self._known.get(match.id)
+        if held is not None and held.created_at != match.created_at:
+            self.history.forget(match.id)
+            self._snapshots.pop(match.id, None)
+        self._known[match.id] = match
 
     async def events_since(self, match_id: str, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         self._used[match_id] = True
@@ -135,7 +159,11 @@ class ScoreService:
         cursor into another life of the log gets a snapshot. Raises MatchNotFound.
         """
         self._used[match_id] = True
-        match, state = await self.store.get(match_id)
+        if since is not None:
+            resumed = self._resume_from_memory(match_id, since, epoch)
+            if resumed is not None:
+                return resumed
+        match, state = await self._read(match_id)
         current = match_epoch(match.created_at)
         if (since is None or since > state.seq or state.seq - since > self.snapshot_events
                 or (epoch is not None and epoch != current)):
@@ -143,17 +171,50 @@ class ScoreService:
             return CatchUp(await self._snapshot(match, state, current), [], state.seq, current)
         frames = self.history.since(match_id, since)
         if frames is None:
-            log_events = await self.store.events_since(match_id, 0, state.seq)
-            try:
-                rebuilt = frames_from_log(match, log_events)
-            except Exception:
-                # Whatever kept an event from being framed live keeps it now: the fan gets
-                # the whole state instead, which needs no per-event frame.
-                log.exception("rebuilding the frames of match %s failed: sending a snapshot", match_id)
+            rebuilt = await self._rebuilds((match_id, state.seq), match)
+            if rebuilt is None:
                 return CatchUp(await self._snapshot(match, state, current), [], state.seq, current)
-            self.history.backfill(match_id, rebuilt)
             frames = [frame for frame in rebuilt if frame.seq > since]
         return CatchUp(None, frames, frames[-1].seq if frames else since, current)
+
+    def _resume_from_memory(self, match_id: str, since: int, epoch: str | None) -> CatchUp | None:
+        """A resume answered from what this process holds, with no store read: the frames
+        after `since` when the history holds every one of them up to the latest this process
+        has published, else None (the store decides).
+
+        The same answer the store would give: the fan subscribed to the hub before asking, so
+        any event newer than the history's latest reaches it live, as after a store read (the
+        history is filled as each frame is published, on this instance or through the Redis
+        bridge). A fan ahead of what this process has seen, on another epoch, or further
+        behind than the history reaches goes to the store.
+        """
+        match = self._known.get(match_id)
+        latest = self.history.latest(match_id)
+        if match is None or latest is None or since > latest:
+            return None
+        current = match_epoch(match.created_at)
+        if epoch is not None and epoch != current:
+            return None
+        frames = self.history.since(match_id, since)
+        if frames is None:
+            return None
+        return CatchUp(None, frames, frames[-1].seq if frames else since, current)
+
+    async def _rebuild(self, key: tuple[str, int], match: Match) -> list[Frame] | None:
+        """The frames of a match's log up to a seq, rebuilt from the store and kept in the
+        history; None if they cannot be built. Shared by the fans that need it at once (after
+        a restart the history is empty and every resuming fan of the match would)."""
+        match_id, seq = key
+        log_events = await self.store.events_since(match_id, 0, seq)
+        try:
+            rebuilt = frames_from_log(match, log_events)
+        except Exception:
+            # Whatever kept an event from being framed live keeps it now: the fan gets
+            # the whole state instead, which needs no per-event frame.
+            log.exception("rebuilding the frames of match %s failed: sending a snapshot", match_id)
+            return None
+        self.history.backfill(match_id, rebuilt)
+        return rebuilt
 
     async def _snapshot(self, match: Match, state: MatchState, epoch: str) -> str:
         """The snapshot message as of `state`, built once per seq of each life of a match and
@@ -187,6 +248,8 @@ class ScoreService:
         """
         match_id = committed.match.id
         self._used[match_id] = True
+        if self._known.get(match_id) != committed.match:
+            self._learn(committed.match)
         if committed.match.private:
             self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):
@@ -223,6 +286,7 @@ class ScoreService:
             del self._used[match_id]
             self.history.forget(match_id)
             self._snapshots.pop(match_id, None)
+            self._known.pop(match_id, None)
             self.private_matches.discard(match_id)  # learned again at its next commit
             self.hub.forget(match_id)
             for listener in self._forget_listeners:

@@ -9,7 +9,7 @@ import pytest
 
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
-from support import KEY, ServerProcess, free_port
+from support import KEY, ServerProcess, ServiceTestServer, free_port
 
 TESTS = Path(__file__).resolve().parent
 
@@ -21,7 +21,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, settings: Settings) -> Any:
-    return await aiohttp_client(create_app(settings))
+    """A client of the app served as `scoreboard serve` serves it (support.ServiceTestServer)."""
+    return await aiohttp_client(ServiceTestServer(create_app(settings)))
 
 
 @pytest.fixture

@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
+from yarl import URL
+
+from scoreboard.listener import listen
+from scoreboard.server import connection_guard
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "test-key"
@@ -194,3 +199,30 @@ def error_of(answer: RawAnswer) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str), body
     return body["error"]
+
+
+class ServiceTestServer(TestServer):
+    """aiohttp's TestServer, listening the way `scoreboard serve` does (server.connection_guard):
+    each new connection meets the listener's front door, where a /ws upgrade is opened at once
+    (web/live/front.py), before aiohttp. The `client` fixture serves through it, so the suite's
+    WebSocket tests cover the path fans take in production; aiohttp's own TestServer covers
+    the route's (ws.py), which the front door leaves some upgrades to."""
+
+    _listener: asyncio.AbstractServer | None = None
+
+    async def start_server(self, loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any) -> None:
+        if self.runner:
+            return
+        self.runner = await self._make_runner(handler_cancellation=True, **kwargs)
+        await self.runner.setup()
+        assert self.runner.server is not None
+        self._listener = await listen(connection_guard(self.app, self.runner.server, 10_000), self.host, 0)
+        self.port = self._listener.sockets[0].getsockname()[1]
+        self.scheme = "http"
+        self._root = URL(f"http://{self.host}:{self.port}")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        await super().close()

@@ -24,9 +24,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The score logic and its failures: the standard library only (test_domain_is_stdlib_only).
     ("domain", ("scoreboard.errors", "scoreboard.domain")),
     # What the layers above share: settings, shipped data, logging, message and request shapes,
-    # the cross-instance stream.
+    # the cross-instance stream, reads shared by concurrent callers.
     ("support", ("scoreboard.settings", "scoreboard.resources", "scoreboard.logs", "scoreboard.redact",
-                 "scoreboard.schemas", "scoreboard.frames", "scoreboard.bridge", "scoreboard.text")),
+                 "scoreboard.schemas", "scoreboard.frames", "scoreboard.bridge", "scoreboard.text",
+                 "scoreboard.shared_calls")),
     ("store", ("scoreboard.store",)),
     # notify: the notifier beside the service, on the stores (web/api/push.py is its edge).
     # presence: the "N watching" counts, from the hub, shared through Redis in Redis mode.

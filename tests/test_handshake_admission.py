@@ -13,12 +13,15 @@ import pytest
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
 from scoreboard.web.keys import HANDSHAKES_KEY
-from support import create_match, post_events, receive_json
+from support import ServiceTestServer, create_match, post_events, receive_json
 
 
-@pytest.fixture
-async def capped(aiohttp_client: Any, settings: Settings) -> Any:
-    return await aiohttp_client(create_app(dataclasses.replace(settings, max_handshakes=2)))
+@pytest.fixture(params=["front door", "route"])
+async def capped(request: pytest.FixtureRequest, aiohttp_client: Any, settings: Settings) -> Any:
+    """Served as in production (the listener's front door opens fans, and leaves what the cap
+    refuses to the route), and by aiohttp alone (the route does it all)."""
+    app = create_app(dataclasses.replace(settings, max_handshakes=2))
+    return await aiohttp_client(ServiceTestServer(app) if request.param == "front door" else app)
 
 
 async def test_past_the_cap_a_new_live_connection_gets_503_and_posts_still_work(capped: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,45 @@ async def test_privacy_check_reads_no_view(service: ScoreService) -> None:
     assert await service.is_private("closed") is True
     with pytest.raises(MatchNotFound):
         await service.is_private("nope")
+
+
+class CountingStore(SqliteStore):
+    """The real SQLite store, counting the reads a catch-up makes of it."""
+
+    reads = 0
+
+    async def get(self, match_id: str) -> Any:
+        self.reads += 1
+        return await super().get(match_id)
+
+    async def events_since(self, match_id: str, since: int, limit: int | None = None) -> Any:
+        self.reads += 1
+        return await super().events_since(match_id, since, limit)
+
+
+async def test_a_resume_within_what_the_process_holds_reads_nothing_and_misses_nothing(tmp_path: Path) -> None:
+    """After a deploy every fan resumes with its cursor: one within the frames this process
+    holds is answered from them, with the same frames the store would give; a cursor ahead
+    of them, or from another life of the log, is the store's to answer (a snapshot)."""
+    store = CountingStore(str(tmp_path / "count.db"))
+    service = ScoreService(store, Hub())
+    await service.start()
+    try:
+        await service.create_match({"id": "cup", "home": "Home", "away": "Away"})
+        for draft in (EventDraft("period_start", {}), EventDraft("goal", {"team": "home"}),
+                      EventDraft("goal", {"team": "away"})):
+            await service.ingest("cup", [draft])
+        epoch = (await service.catch_up("cup", None)).epoch
+        store.reads = 0
+        resumed = await service.catch_up("cup", 1, epoch)
+        assert [frame.seq for frame in resumed.frames] == [2, 3] and resumed.seq == 3
+        assert json.loads(resumed.frames[-1].text)["score"] == {"home": 1, "away": 1}
+        assert (await service.catch_up("cup", 3, epoch)).frames == []
+        assert store.reads == 0
+        ahead = await service.catch_up("cup", 9, epoch)  # a cursor this log never reached
+        other_life = await service.catch_up("cup", 2, "zzzz")
+        assert ahead.snapshot is not None and other_life.snapshot is not None
+        assert json.loads(other_life.snapshot)["match"]["seq"] == 3
+        assert store.reads >= 2
+    finally:
+        await service.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,8 +29,20 @@ SIDES = ("home", "away")
 
 
 def utc_now() -> str:
-    """An ISO 8601 UTC timestamp with milliseconds, the one time format we serve."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """An ISO 8601 UTC timestamp with milliseconds, the one time format we serve.
+
+    The date and time of day are formatted once per second (every live connection's
+    `subscribed` and every event carries one): a tenth of what datetime's isoformat costs.
+    """
+    global _second
+    now = time.time()
+    whole = int(now)
+    if whole != _second[0]:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int((now - whole) * 1000):03d}Z"
+
+
+_second: tuple[int, str] = (-1, "")
 
 
 @lru_cache(maxsize=4096)

@@ -44,6 +44,7 @@ from ..domain import (
 )
 from ..errors import MatchExists, MatchNotFound, StoreUnavailable
 from ..settings import Settings
+from ..shared_calls import SharedCalls
 from .base import Committed, CommitListener
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class RedisStore:
         self._follower: StreamFollower | None = None
         self._listeners: list[CommitListener] = []
         self._locks: dict[str, _MatchLock] = {}  # match id -> local appenders queued on it
+        self._gets: SharedCalls[str, tuple[Match, MatchState]] = SharedCalls(self._get_now)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisStore:
@@ -131,6 +133,11 @@ class RedisStore:
     # -- reads -------------------------------------------------------------------------------
 
     async def get(self, match_id: str) -> tuple[Match, MatchState]:
+        """The match and its state; one HMGET for the reads of a match asked at once
+        (shared_calls.py: a reconnect storm asks for one match thousands of times)."""
+        return await self._gets(match_id)
+
+    async def _get_now(self, match_id: str) -> tuple[Match, MatchState]:
         async with self._guard():
             raw_match, raw_state = await self._db().hmget(self._key("match", match_id), "match", "state")
         if raw_match is None:

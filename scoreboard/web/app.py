@@ -18,13 +18,14 @@ from .api.docs import setup_api_docs
 from .api.notify_wiring import setup_notify
 from .errors import error_middleware
 from .keys import (
-    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HANDSHAKES_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY,
+    CLIENT_ERRORS_KEY, CONNECTIONS_KEY, FRONT_DOOR_KEY, HANDSHAKES_KEY, HEARTBEAT_KEY, HUB_KEY, KEYRING_KEY, SERVICE_KEY,
     SETTINGS_KEY, WATCHING_KEY,
 )
 from .live import sse, ws
 from .live.admission import HandshakeAdmission
 from .live.close_codes import CloseCode
 from .live.connections import ConnectionRegistry
+from .live.front import LiveFrontDoor
 from .live.handoff import check_aiohttp
 from .live.heartbeat import Heartbeat, heartbeat_lifetime
 from .metrics import request_log_middleware, setup_metrics
@@ -73,6 +74,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_watching_lifetime)
     app.on_shutdown.append(close_live_connections)
     app.on_response_prepare.append(add_cors_headers)
+    # Where the listener (listener.py) offers each new connection's first read: /ws fans open there.
+    app[FRONT_DOOR_KEY] = LiveFrontDoor(app)
     return app
 
 

@@ -85,7 +85,11 @@ def wants_html(request: web.Request) -> bool:
 
 def request_id_of(request: web.Request) -> str:
     """The router's X-Request-ID when it looks like one (it is echoed and logged), else ours."""
-    given = request.headers.get("X-Request-ID")
+    return request_id_from(request.headers.get("X-Request-ID"))
+
+
+def request_id_from(given: str | None) -> str:
+    """`given` (an X-Request-ID value) when it looks like a request id, else a new one."""
     if given and REQUEST_ID.fullmatch(given):
         return given
     return f"{random.getrandbits(64):016x}"

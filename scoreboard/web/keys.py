@@ -1,6 +1,8 @@
 """Typed application keys: everything handlers share, named and typed in one place."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from ..hub import Hub
@@ -15,6 +17,9 @@ from .live.heartbeat import Heartbeat
 from .security.limits import ClientConnections, ClientRateLimiter, IngestLimiter
 from .security.tokens import ViewerTokens
 
+if TYPE_CHECKING:  # front.py builds on these keys itself
+    from .live.front import LiveFrontDoor
+
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SERVICE_KEY = web.AppKey("service", ScoreService)
 HUB_KEY = web.AppKey("hub", Hub)
@@ -28,3 +33,4 @@ INGEST_LIMITER_KEY = web.AppKey("ingest_limiter", IngestLimiter)
 PUSH_SUBSCRIBE_LIMITER_KEY = web.AppKey("push_subscribe_limiter", ClientRateLimiter)
 CLIENT_ERRORS_KEY = web.AppKey("client_errors", ClientErrorLog)
 WATCHING_KEY = web.AppKey("watching", WatchingCounter)
+FRONT_DOOR_KEY: web.AppKey[LiveFrontDoor] = web.AppKey("front_door")

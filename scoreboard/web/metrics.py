@@ -261,9 +261,14 @@ def connection_opened(request: web.Request, transport: str) -> dict[str, Any]:
     storm is thousands of connections a second, and each line costs a write). The fields,
     not the request, are what a WebSocket fan keeps: it outlives its request.
     """
-    fields = _live_fields(request, transport)
-    fields["opened_at"] = time.monotonic()
-    return fields
+    return opened_fields(transport, request.path, request.remote, request.get(REQUEST_ID_KEY, "-"))
+
+
+def opened_fields(transport: str, path: str, remote: str | None, request_id: str) -> dict[str, Any]:
+    """`connection_opened` for a connection that never became an aiohttp request (the /ws
+    front door, web/live/front.py)."""
+    return {"transport": transport, "path": path, "remote": remote, "request_id": request_id,
+            "opened_at": time.monotonic()}
 
 
 def connection_closed(

@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from redis_server import RedisServer, require_redis
+from support import ServiceTestServer
 from scoreboard.settings import FIELDS, Settings
 from scoreboard.web.app import create_app
 
@@ -63,7 +63,7 @@ class Instance:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.server = TestServer(create_app(settings), host="127.0.0.1")
+        self.server = ServiceTestServer(create_app(settings), host="127.0.0.1")  # as `scoreboard serve` listens
         self.session: aiohttp.ClientSession | None = None
         self.closed = False
 

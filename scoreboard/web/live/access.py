@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -18,57 +17,93 @@ from ...errors import MatchNotFound, ScoreboardError
 from ...hub import WILDCARD
 from ..security.auth import Unauthorized
 from ..keys import CLIENT_CONNECTIONS_KEY, HANDSHAKES_KEY, SERVICE_KEY, SETTINGS_KEY
-from ..security.limits import client_address
+from ..security.limits import ClientConnections, client_address
 from .session import LiveSession
 from ..security.viewer import Viewer, refusal, viewer_from_token
 
-# On the request: what ends its place among the connections opening (hold_client_slot).
-OPENING_KEY: Any = web.RequestKey("live_opening", object) if hasattr(web, "RequestKey") else "live_opening"
 EXPIRY_SLACK = 0.05  # seconds after a grant's end before it is acted on
 # Matches whose privacy one connection remembers; past it the memory starts over, so a client
 # subscribing to id after id cannot grow it without bound.
 PRIVACY_MEMORY = 256
 
 
-async def hold_client_slot(request: web.Request) -> Callable[[], None]:
-    """Take a place among the live connections opening now (admission.py) and one of the
-    client address's live connections; return what gives both back.
+class LiveSlot:
+    """A live connection's place among those opening now (admission.py) and among its client
+    address's open live connections (security/limits.py).
 
-    Raises ServerBusy (503 + Retry-After, before any upgrade) when too many connections are
-    opening at once, TooManyConnections (429) when the address has none left. The opening's
-    place is also given back by the connection's LiveAccess once its first catch-up is sent
-    (`opened`) or when it closes.
+    Made before any work is done for an opening; raises ServerBusy (503 + Retry-After) when
+    too many connections are opening at once. `take` then takes one of the address's
+    connections. The opening's place is given back by `opened` (once the first catch-up is
+    sent, or the connection waits on its client) and by `release` (when it closes), which also
+    gives back the address's connection. Both may be called any number of times.
     """
-    end_opening = request.app[HANDSHAKES_KEY].admit()
-    connections = request.app[CLIENT_CONNECTIONS_KEY]
-    address = client_address(request, request.app[SETTINGS_KEY].trust_forwarded)
-    try:
-        acquiring = connections.acquire(address)
-        if acquiring is not None:
+
+    __slots__ = ("_end_opening", "_connections", "_address", "_held")
+
+    def __init__(self, app: web.Application, address: str) -> None:
+        self._end_opening: Callable[[], None] | None = app[HANDSHAKES_KEY].admit()
+        self._connections: ClientConnections = app[CLIENT_CONNECTIONS_KEY]
+        self._address = address
+        self._held = False
+
+    def take(self) -> Awaitable[None] | None:
+        """Take one of the address's connections: at once (None), or, in Redis mode, by
+        awaiting what is returned. Raises TooManyConnections (429), at once or when awaited;
+        the opening's place is given back then."""
+        try:
+            acquiring = self._connections.acquire(self._address)
+        except BaseException:
+            self.opened()
+            raise
+        if acquiring is None:
+            self._held = True
+            return None
+        return self._acquire(acquiring)
+
+    async def _acquire(self, acquiring: Awaitable[None]) -> None:
+        try:
             await acquiring
-    except BaseException:
-        end_opening()
-        raise
-    request[OPENING_KEY] = end_opening
+        except BaseException:
+            self.opened()
+            raise
+        self._held = True
 
-    def release() -> None:
-        end_opening()
-        releasing = connections.release(address)
-        if releasing is not None:
-            asyncio.ensure_future(releasing)  # called from connection callbacks: cannot wait
+    def opened(self) -> None:
+        """The opening is over: another connection may open (max_handshakes)."""
+        end, self._end_opening = self._end_opening, None
+        if end is not None:
+            end()
 
-    return release
+    def release(self) -> None:
+        """The connection is gone: give back both places."""
+        self.opened()
+        if self._held:
+            self._held = False
+            releasing = self._connections.release(self._address)
+            if releasing is not None:
+                asyncio.ensure_future(releasing)  # called from connection callbacks: cannot wait
+
+
+async def hold_client_slot(request: web.Request) -> LiveSlot:
+    """A LiveSlot for an upgrade or SSE request that came through aiohttp, taken; raises
+    ServerBusy (503) or TooManyConnections (429) before any upgrade."""
+    slot = LiveSlot(request.app, client_address(request, request.app[SETTINGS_KEY].trust_forwarded))
+    taking = slot.take()
+    if taking is not None:
+        await taking
+    return slot
 
 
 class LiveAccess:
     """The viewer behind one live connection and the private matches it follows."""
 
-    def __init__(self, request: web.Request, session: LiveSession, on_expired: Callable[[], None]) -> None:
-        self._app = request.app
+    def __init__(self, app: web.Application, session: LiveSession, on_expired: Callable[[], None],
+                 end_opening: Callable[[], None] | None = None) -> None:
+        self._app = app
         self._session = session
         self._on_expired = on_expired
         self._expiry: asyncio.TimerHandle | None = None
-        self._end_opening: Callable[[], None] | None = request.get(OPENING_KEY)
+        self._end_opening = end_opening  # LiveSlot.opened
         self._checked_at = time.time()  # grants that ended before this were acted on
         self.viewer = Viewer()
         self.private_followed: set[str] = set()  # private match ids subscribed with a grant

@@ -30,6 +30,10 @@ class HandshakeAdmission:
         self.in_progress = 0
         self.refused = 0  # openings answered 503 since start
 
+    def full(self) -> bool:
+        """Whether `admit` would refuse now (asked before any work is done for an opening)."""
+        return bool(self.limit) and self.in_progress >= self.limit
+
     def admit(self) -> Callable[[], None]:
         """Take a place; returns what gives it back (idempotent: call it from every path that
         ends the opening). Raises ServerBusy past the limit."""

@@ -27,6 +27,9 @@ class ConnectionRegistry:
         self.taken_over: Callable[[object], None] = _nothing
         # What live clients are told at shutdown: going away, or restart (SIGTERM).
         self.close_code: CloseCode = CloseCode.GOING_AWAY
+        # close_all: the fans told to close and not gone yet, and what says they all are.
+        self._closing: set[LiveConnection] = set()
+        self._all_closed: asyncio.Future[None] | None = None
 
     def add(self, connection: LiveConnection) -> None:
         if connection not in self._open:
@@ -39,6 +42,11 @@ class ConnectionRegistry:
             self._open.discard(connection)
             if getattr(connection, "transport", None) == "ws":
                 self.websockets -= 1
+            closing = self._closing
+            if closing:
+                closing.discard(connection)
+                if not closing and self._all_closed is not None and not self._all_closed.done():
+                    self._all_closed.set_result(None)
 
     def __len__(self) -> int:
         return len(self._open)
@@ -51,10 +59,30 @@ class ConnectionRegistry:
             counts[transport] = counts.get(transport, 0) + 1
         return counts
 
-    async def close_all(self, code: int, reason: str) -> None:
-        """Close every connection at once; one stuck client cannot hold up the rest."""
+    async def close_all(self, code: int, reason: str, timeout: float = 30.0) -> None:
+        """Close every connection at once; one stuck client cannot hold up the rest.
+
+        A WebSocket fan (`close_soon`) is sent its close frame at once and closes by itself
+        (answered, or dropped after its closing timeout); only the whole set is waited for,
+        not a task and a timer per fan: at a deploy there are tens of thousands, and the new
+        process may share the old one's CPU (the deploy storm, issue 14).
+        """
         connections = tuple(self._open)
-        if connections:
-            await asyncio.gather(
-                *(c.close_for_restart(code, reason) for c in connections), return_exceptions=True,
-            )
+        if not connections:
+            return
+        loop = asyncio.get_running_loop()
+        closing: set[LiveConnection] = set()
+        waits = []
+        for connection in connections:
+            close_soon = getattr(connection, "close_soon", None)
+            if close_soon is not None:
+                closing.add(connection)
+                close_soon(code, reason)
+            else:
+                waits.append(connection.close_for_restart(code, reason))
+        closing &= self._open  # some went at once
+        if closing:
+            self._closing = closing
+            self._all_closed = loop.create_future()
+            waits.append(asyncio.wait_for(asyncio.shield(self._all_closed), timeout))
+        await asyncio.gather(*waits, return_exceptions=True)

@@ -20,6 +20,23 @@ def websocket_bytes(frame: Frame) -> bytes:
     return wire
 
 
+# Messages many fans are sent alike (a snapshot, or an event sent from a catch-up or a queue),
+# framed once: keyed by the text itself (a str caches its hash, and the same text object
+# comes for every fan, so a lookup is one identity check). Bounded: emptied when full.
+_FRAMED: dict[str, bytes] = {}
+FRAMED_MAX = 256
+
+
+def shared_text_frame(text: str) -> bytes:
+    """`text` as a text frame, built once for all the fans it goes to (see _FRAMED)."""
+    wire = _FRAMED.get(text)
+    if wire is None:
+        if len(_FRAMED) >= FRAMED_MAX:
+            _FRAMED.clear()
+        wire = _FRAMED[text] = websocket_text_frame(text.encode())
+    return wire
+
+
 def websocket_text_frame(payload: bytes) -> bytes:
     """FIN + text opcode, no RSV bits (no extension is negotiated), no mask (server side)."""
     length = len(payload)

@@ -125,6 +125,17 @@ class LiveSession:
         self._fast = None
         self._hub.unsubscribe(self, self._topics)
 
+    def discard(self) -> None:
+        """`close` for a caller that cannot wait (a connection callback): a pump still running
+        is cancelled and ends on its own."""
+        self._stopped = True
+        self._fast = None
+        self._hub.unsubscribe(self, self._topics)
+        self._topics.clear()
+        pump = self._pump
+        if pump is not None and not pump.done():
+            pump.cancel()
+
     async def close(self) -> None:
         self._stopped = True
         self._fast = None
@@ -280,7 +291,7 @@ class LiveSession:
                         await self._fill_gap(frame.match_id)
                     if self._should_send(frame):
                         self._cursors[frame.match_id] = frame.seq
-                        await self._send(frame.text, "event", self.cursor_id())
+                        await self._send(frame.text, "event", self.cursor_id() if self._epochs is not None else None)
                         if self._stopped:
                             return
                         self._until_sample -= 1
@@ -320,13 +331,14 @@ class LiveSession:
         """A snapshot, then the frames past the fan's cursor, moving the cursor as they go."""
         if self._epochs is not None and catch_up.epoch:
             self._epochs[match_id] = catch_up.epoch
+        ids = self._epochs is not None  # only SSE sends a cursor id with each message
         if catch_up.snapshot is not None:
             self._cursors[match_id] = catch_up.seq
-            await self._send(catch_up.snapshot, "snapshot", self.cursor_id())
+            await self._send(catch_up.snapshot, "snapshot", self.cursor_id() if ids else None)
         for frame in catch_up.frames:
             if frame.seq > self._cursors.get(match_id, -1):
                 self._cursors[match_id] = frame.seq
-                await self._send(frame.text, "event", self.cursor_id())
+                await self._send(frame.text, "event", self.cursor_id() if ids else None)
 
     def _sampled(self, frame: Frame) -> None:
         self._until_sample = self._sample_every

@@ -14,7 +14,7 @@ from aiohttp_sse import EventSourceResponse
 from ...errors import InvalidInput
 from ..metrics import METRICS_KEY, connection_closed, connection_opened
 from ..keys import CONNECTIONS_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
-from .access import LiveAccess, hold_client_slot
+from .access import LiveAccess, LiveSlot, hold_client_slot
 from .session import Cursor, LiveSession, invalid_match_ids, parse_matches, parse_since
 from ..security.viewer import viewer_from_request
 
@@ -74,17 +74,18 @@ async def server_sent_events(request: web.Request) -> web.StreamResponse:
         since = parse_since(request.headers.get("Last-Event-ID") or request.query.get("since", ""))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
-    release = await hold_client_slot(request)  # 429 when this client address has too many open
+    slot = await hold_client_slot(request)  # 429 when this client address has too many open
     try:
-        return await _stream(request, matches, since)
+        return await _stream(request, matches, since, slot)
     finally:
-        release()
+        slot.release()
 
 
-async def _stream(request: web.Request, matches: list[str], since: dict[str, Cursor]) -> web.StreamResponse:
+async def _stream(request: web.Request, matches: list[str], since: dict[str, Cursor],
+                  slot: LiveSlot) -> web.StreamResponse:
     fan = SseFan(request)
     # Access (access.py): a private match needs ?token= granting it; refused before streaming.
-    access = LiveAccess(request, fan.session, on_expired=fan._stop)
+    access = LiveAccess(request.app, fan.session, on_expired=fan._stop, end_opening=slot.opened)
     access.adopt(viewer_from_request(request))
     matches, refused = await access.screen(matches)
     if refused:

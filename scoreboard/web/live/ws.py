@@ -25,12 +25,13 @@ from ...logs import ClientErrorLog
 from ..metrics import METRICS_KEY, acknowledged_bytes, connection_closed, connection_opened
 from .close_codes import CloseCode
 from .connections import ConnectionRegistry
+from .framing import shared_text_frame
 from .handshake import accept_upgrade, take_over
 from .heartbeat import Heartbeat
 from ..errors import BadRequest, load_json
 from ..keys import CLIENT_ERRORS_KEY, CONNECTIONS_KEY, HEARTBEAT_KEY, HUB_KEY, SERVICE_KEY, SETTINGS_KEY
 from ..security.limits import client_address
-from .access import LiveAccess, hold_client_slot
+from .access import LiveAccess, LiveSlot, hold_client_slot
 from ..security.origins import origin_allowed
 from .session import (
     MAX_SEQ, Cursor, LiveSession, invalid_match_ids, parse_cursor, parse_matches, parse_since,
@@ -59,13 +60,12 @@ class WebSocketFan:
         "_inbox", "_worker", "_opening", "_max_message", "_client_log", "_client",
     )
 
-    def __init__(self, request: web.Request, release: Callable[[], None]) -> None:
-        app = request.app
+    def __init__(self, app: web.Application, slot: LiveSlot, client: str) -> None:
         settings = app[SETTINGS_KEY]
         self._metrics = app[METRICS_KEY]
         self._registry: ConnectionRegistry = app[CONNECTIONS_KEY]
         self._heartbeat: Heartbeat = app[HEARTBEAT_KEY]
-        self._release = release
+        self._release = slot.release
         self.connection: WebSocketConnection | None = None  # set by connect(), at the take-over
         self.session = LiveSession(
             app[SERVICE_KEY], app[HUB_KEY], self._send,
@@ -73,7 +73,7 @@ class WebSocketFan:
             on_overflow=self._on_overflow, on_sent=self._metrics.sample_sent,
         )
         # Access and limits (access.py), kept off the delivery path.
-        self.access = LiveAccess(request, self.session, on_expired=self._token_expired)
+        self.access = LiveAccess(app, self.session, on_expired=self._token_expired, end_opening=slot.opened)
         self._auth_timeout = settings.ws_auth_timeout
         self._idle_timeout = settings.ws_idle_timeout
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -87,21 +87,22 @@ class WebSocketFan:
         self._opening: tuple[list[str], dict[str, Cursor]] | None = None
         self._max_message = settings.max_ws_message_bytes
         self._client_log: ClientErrorLog = app[CLIENT_ERRORS_KEY]
-        self._client = client_address(request, settings.trust_forwarded)
+        self._client = client
 
-    def connect(self, transport: asyncio.Transport, ws: Connection) -> WebSocketConnection:
-        self.connection = WebSocketConnection(transport, self, self._max_message, ws)
-        self.session.write_to(transport)  # event frames may go straight to it (session.try_write)
+    def connect(self, transport: asyncio.Transport, ws: Connection, corked: bytes = b"") -> WebSocketConnection:
+        """The fan's connection on `transport`; what it writes waits (with `corked`, the 101
+        when not yet sent) until the opening's first catch-up is written (`_opened`)."""
+        self.connection = WebSocketConnection(transport, self, self._max_message, ws, corked=corked)
         return self.connection
 
-    def opened(self, request: web.Request, matches: list[str], since: dict[str, Cursor]) -> None:
-        """The 101 is out: register, then check the token and subscribe to the URL's matches."""
+    def opened(self, token: str | None, matches: list[str], since: dict[str, Cursor],
+               log_fields: dict[str, Any]) -> None:
+        """The socket is ours: register, then check the token and subscribe to the URL's matches."""
         assert self.connection is not None
         self._registry.add(self)
-        self._registry.taken_over(request.protocol)  # no longer an HTTP connection (listener.py)
         self._heartbeat.add(self.connection)
-        self._log_fields = connection_opened(request, self.transport)
-        self._post(functools.partial(self._open, request.query.get("token"), matches, since))
+        self._log_fields = log_fields
+        self._post(functools.partial(self._open, token, matches, since))
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -109,7 +110,10 @@ class WebSocketFan:
         connection = self.connection
         if connection is None or connection.closing:
             return
-        connection.send_text(text)
+        if kind == "control":
+            connection.send_text(text)  # this fan's own
+        else:
+            connection.write(shared_text_frame(text))  # a snapshot or event many fans get alike
         await connection.drain()
 
     async def send_json(self, message: dict[str, Any]) -> None:
@@ -127,6 +131,11 @@ class WebSocketFan:
     def _on_overflow(self) -> None:
         self._metrics.slow_consumer(self.transport)
         self._close(CloseCode.TRY_AGAIN_LATER, "slow consumer: reconnect and resume with since")
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Send the close frame now; the connection ends when the client answers, or after
+        the closing timeout (ConnectionRegistry.close_all waits for them all at once)."""
+        self._close(code, reason)
 
     async def close_for_restart(self, code: int, reason: str) -> None:
         self._close(code, reason)
@@ -163,9 +172,10 @@ class WebSocketFan:
         self._inbox = None
         if self._worker is not None:
             self._worker.cancel()
-        asyncio.ensure_future(self.session.close())
+        followed = len(self.session.subscriptions)  # for the log line, before they are let go
+        self.session.discard()
         self._release()
-        connection_closed(self._log_fields, self.transport, code, matches=len(self.session.subscriptions),
+        connection_closed(self._log_fields, self.transport, code, matches=followed,
                           sent_bytes=acknowledged_bytes(self.connection and self.connection.transport))
 
     # -- client messages (websocket.Listener) ----------------------------------------------------
@@ -223,7 +233,20 @@ class WebSocketFan:
 
     async def _open(self, token: str | None, matches: list[str], since: dict[str, Cursor]) -> None:
         """Check `?token=`; when the asked-for matches include private ones it does not grant,
-        wait for `{"op": "auth"}` as the first message, then subscribe."""
+        wait for `{"op": "auth"}` as the first message, then subscribe. What this writes goes
+        out in one write with the 101 (WebSocketConnection.uncork)."""
+        try:
+            await self._open_corked(token, matches, since)
+        finally:
+            connection = self.connection
+            if connection is not None:
+                connection.uncork()
+                if not connection.closing:
+                    # From now on event frames may go straight to the socket (session.try_write):
+                    # not before, or one could overtake the corked opening.
+                    self.session.write_to(connection.transport)
+
+    async def _open_corked(self, token: str | None, matches: list[str], since: dict[str, Cursor]) -> None:
         if token is not None and not await self.authenticate(token):
             return
         if matches and await self.access.needs_auth(matches):
@@ -367,6 +390,9 @@ def op_cursors(since: object) -> dict[str, Cursor] | None:
 
 @routes.get("/ws")
 async def websocket(request: web.Request) -> web.StreamResponse:
+    """A /ws upgrade the front door (front.py) left to aiohttp: each check below answers its
+    own error; one that passes them all opens like the front door's (a request that came on
+    a keep-alive connection, or in pieces)."""
     settings = request.app[SETTINGS_KEY]
     if not origin_allowed(request.headers.get("Origin"), settings.allowed_origins):
         raise web.HTTPForbidden(reason="this origin may not open a WebSocket here")
@@ -379,14 +405,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if bad_ids:
         raise InvalidInput("some match ids are not valid", {"matches": bad_ids})
     upgrade = accept_upgrade(request)  # 400 for a request that is not a valid upgrade
-    release = await hold_client_slot(request)  # 429 when this client address has too many open
+    slot = await hold_client_slot(request)  # 503 while too many open at once, 429 past the address's cap
     try:
-        fan = WebSocketFan(request, release)
+        fan = WebSocketFan(request.app, slot, client_address(request, settings.trust_forwarded))
         response, tail = take_over(request, upgrade, fan.connect)
     except BaseException:
-        release()
+        slot.release()
         raise
-    fan.opened(request, matches, since)
+    request.app[CONNECTIONS_KEY].taken_over(request.protocol)  # no longer an HTTP connection (listener.py)
+    fan.opened(request.query.get("token"), matches, since, connection_opened(request, fan.transport))
     if tail and fan.connection is not None:
         fan.connection.data_received(tail)  # a first message sent right behind the request
     return response

@@ -49,12 +49,17 @@ def client_address(request: web.Request, trust_forwarded: bool) -> str:
     The router appends the address it saw to X-Forwarded-For, after whatever the client sent
     itself, so only the last entry can be believed; earlier entries are the client's claim.
     """
-    if trust_forwarded:
-        forwarded = request.headers.get("X-Forwarded-For", "")
+    return forwarded_client(request.headers.get("X-Forwarded-For"), request.remote, trust_forwarded)
+
+
+def forwarded_client(forwarded: str | None, remote: str | None, trust_forwarded: bool) -> str:
+    """`client_address` from the X-Forwarded-For value and the peer address themselves (for a
+    request that never became an aiohttp request: web/live/front.py)."""
+    if trust_forwarded and forwarded:
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
             return last
-    return request.remote or "unknown"
+    return remote or "unknown"
 
 
 class ClientConnections:
