@@ -100,17 +100,19 @@ async def run(args: argparse.Namespace) -> None:
                                         "-o", args.spy, "--nonblocking"], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
                 await asyncio.sleep(1.0)
-            cpu0, t0 = cpu_s(child.pid), time.perf_counter()
+            cpu0, service0, t0 = cpu_s(child.pid), cpu_s(service.pid), time.perf_counter()
             futures = [transport.send(job) for job in jobs(push, args.subscriptions, n * 1000 + 1)]
             results = await asyncio.gather(*futures)
             stats = await received(push.port, total + args.subscriptions)
             elapsed = time.perf_counter() - t0
             cpu = cpu_s(child.pid) - cpu0
+            service_cpu = cpu_s(service.pid) - service0
             total += args.subscriptions
             sent = sum(r.sent for r in results)
             print(f"run {n + 1}: {sent:,} sent, {stats['received'] - total + args.subscriptions:,} received, "
                   f"{stats['verified']} verified, problems {stats['problems']}; {args.subscriptions / elapsed:,.0f} "
-                  f"pushes/s, sender {cpu * 1e6 / args.subscriptions:.1f} µs/push", flush=True)
+                  f"pushes/s, sender {cpu * 1e6 / args.subscriptions:.1f} µs/push (push service "
+                  f"{service_cpu * 1e6 / args.subscriptions:.1f})", flush=True)
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait()
