@@ -18,6 +18,7 @@ import asyncio
 import cProfile
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -70,8 +71,9 @@ async def run(args: argparse.Namespace) -> None:
     sender_cpu, service_cpu = cpus()
     push = LocalPushService(args.verify_every)
     key_hex, auth_hex = push.secrets()
+    pin = ["taskset", "-c", service_cpu] if shutil.which("taskset") else []
     service = subprocess.Popen(
-        ["taskset", "-c", service_cpu, sys.executable, str(ROOT / "bench" / "pushgen.py"), "--serve-push",
+        [*pin, sys.executable, str(ROOT / "bench" / "pushgen.py"), "--serve-push",
          "--port", "0", "--server-pid", "0", "--push-port", str(push.port), "--push-key", key_hex,
          "--push-auth", auth_hex, "--verify-every", str(args.verify_every)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
