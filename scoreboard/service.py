@@ -159,10 +159,10 @@ class ScoreService:
         cursor into another life of the log gets a snapshot. Raises MatchNotFound.
         """
         self._used[match_id] = True
-        if since is not None:
-            resumed = self._resume_from_memory(match_id, since, epoch)
-            if resumed is not None:
-                return resumed
+        from_memory = self._snapshot_from_memory(match_id) if since is None else (
+            self._resume_from_memory(match_id, since, epoch))
+        if from_memory is not None:
+            return from_memory
         match, state = await self._read(match_id)
         current = match_epoch(match.created_at)
         if (since is None or since > state.seq or state.seq - since > self.snapshot_events
@@ -199,6 +199,20 @@ class ScoreService:
         if frames is None:
             return None
         return CatchUp(None, frames, frames[-1].seq if frames else since, current)
+
+    def _snapshot_from_memory(self, match_id: str) -> CatchUp | None:
+        """The snapshot this process built last, when it is still the match as of the latest
+        frame it has published (and the same watching count): the same argument as for
+        `_resume_from_memory`, anything newer reaches the fan live. Else None (the store)."""
+        match = self._known.get(match_id)
+        cached = self._snapshots.get(match_id)
+        latest = self.history.latest(match_id)
+        if match is None or cached is None or latest is None:
+            return None
+        current = match_epoch(match.created_at)
+        if cached[:3] != (current, latest, self.watching(match_id)):
+            return None
+        return CatchUp(cached[3], [], latest, current)
 
     async def _rebuild(self, key: tuple[str, int], match: Match) -> list[Frame] | None:
         """The frames of a match's log up to a seq, rebuilt from the store and kept in the

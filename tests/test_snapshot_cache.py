@@ -67,8 +67,9 @@ class CountingStore(SqliteStore):
 
 async def test_a_resume_within_what_the_process_holds_reads_nothing_and_misses_nothing(tmp_path: Path) -> None:
     """After a deploy every fan resumes with its cursor: one within the frames this process
-    holds is answered from them, with the same frames the store would give; a cursor ahead
-    of them, or from another life of the log, is the store's to answer (a snapshot)."""
+    holds is answered from them, with the same frames the store would give (and a new fan
+    gets the snapshot built for the latest frame); a cursor ahead of them, or from another
+    life of the log, is the store's to answer (a snapshot)."""
     store = CountingStore(str(tmp_path / "count.db"))
     service = ScoreService(store, Hub())
     await service.start()
@@ -77,8 +78,10 @@ async def test_a_resume_within_what_the_process_holds_reads_nothing_and_misses_n
         for draft in (EventDraft("period_start", {}), EventDraft("goal", {"team": "home"}),
                       EventDraft("goal", {"team": "away"})):
             await service.ingest("cup", [draft])
-        epoch = (await service.catch_up("cup", None)).epoch
+        first_visit = await service.catch_up("cup", None)
+        epoch = first_visit.epoch
         store.reads = 0
+        assert (await service.catch_up("cup", None)).snapshot is first_visit.snapshot  # read nothing either
         resumed = await service.catch_up("cup", 1, epoch)
         assert [frame.seq for frame in resumed.frames] == [2, 3] and resumed.seq == 3
         assert json.loads(resumed.frames[-1].text)["score"] == {"home": 1, "away": 1}
