@@ -11,7 +11,8 @@ outbound guard's resolver (so the guard still decides where a push may go, and a
 cannot change between check and connect), a total timeout per request, responses framed by
 Content-Length, chunked coding or the end of the connection (RFC 9112 §6.3). A request sent
 on a reused connection that the server closed before answering a byte is sent once more on
-a new one (the server may close an idle connection as the request leaves; it never saw it).
+a new one: a server may close an idle connection just as a request leaves, and a push that
+arrives twice is replaced by its twin (same Topic) where one lost is lost.
 What it does not: redirects (never followed), proxies, cookies, compression, HTTP/2. The
 response body is read and dropped: a push service's answer says all in its status.
 """
@@ -325,7 +326,7 @@ class HttpClient:
                     response = await connection.send(request)
                 except ConnectionClosed as exc:
                     if attempt == 1 and connection.reused and not exc.answered:
-                        continue  # closed as it idled: the server never read this request
+                        continue  # most likely closed as it idled, unread: once more, on a new connection
                     raise
                 except BaseException:
                     connection.abort()  # timed out or cancelled mid-answer: unusable
