@@ -36,10 +36,15 @@ def dumps(message: Any) -> str:
     A lone surrogate can only be in data stored before such text was refused (text.py); it is
     then written as a \\u escape, still valid JSON, so the message can be sent to every fan.
     """
-    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    text = _COMPACT.encode(message)
     if text.isascii() or is_text(text):
         return text
-    return json.dumps(message, separators=(",", ":"))
+    return _COMPACT_ASCII.encode(message)
+
+
+# Made once: json.dumps with any keyword builds a new encoder on every call (one per event).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
 
 
 def event_message(match: Match, event: Event, state: MatchState) -> dict[str, Any]:

@@ -234,7 +234,18 @@ class FrontDoor(asyncio.Protocol):
         guard = self._guard
         transport = self.transport
         assert transport is not None and guard.front is not None
-        if guard.front(transport, data, self._to_aiohttp):
+        try:
+            kept = guard.front(transport, data, self._to_aiohttp)
+        except Exception:
+            # A fault of ours: the fan still gets an answer, from aiohttp's route, while the
+            # socket is still this door's; else the connection ends (the client reconnects).
+            log.exception("the /ws front door failed on a new connection")
+            if transport.get_protocol() is self:
+                self._to_aiohttp(data)
+            else:
+                transport.abort()
+            return
+        if kept:
             guard.taken_over(self)
         else:
             self._to_aiohttp(data)

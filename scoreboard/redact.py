@@ -65,9 +65,8 @@ class SecretFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string is the formatter's to report
             return True
-        cleaned = redact(message, literals)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        # The message is kept formatted either way, so the formatter does not format it again.
+        record.msg, record.args = redact(message, literals), None
         fields = vars(record)
         for name in fields.keys() - _STANDARD:  # the `extra=` fields only
             value = fields[name]

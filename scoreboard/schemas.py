@@ -10,6 +10,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import MATCH_ID_PATTERN, SPORTS, EventDraft, name_slug, to_utc
+from .schema_fastpath import FastLoader
 
 CLIENT_ID = fields.String(validate=[
     validate.Length(1, 128),
@@ -178,6 +179,11 @@ EVENT_SCHEMAS: dict[str, type[_EventBase]] = {
     "retract": RetractSchema,
 }
 _SCHEMA_INSTANCES = {name: cls() for name, cls in EVENT_SCHEMAS.items()}
+# type -> the quick check for its valid events (schema_fastpath.py), where the schema is plain.
+_FAST_LOADERS = {
+    name: loader for name, schema in _SCHEMA_INSTANCES.items()
+    if (loader := FastLoader.for_schema(schema)) is not None
+}
 MAX_BATCH = 100
 
 
@@ -189,7 +195,10 @@ def load_event(raw: Any) -> EventDraft:
     schema = _SCHEMA_INSTANCES.get(kind) if isinstance(kind, str) else None
     if schema is None:
         raise ValidationError({"type": [f"must be one of: {', '.join(EVENT_SCHEMAS)}"]})
-    data = schema.load(raw)
+    fast = _FAST_LOADERS.get(str(kind))
+    data = fast.load(raw) if fast is not None else None
+    if data is None:  # not a plainly valid event: the schema decides, and words any error
+        data = schema.load(raw)
     client_id = data.pop("id", None)
     expected_seq = data.pop("expected_seq", None)
     data.pop("type")

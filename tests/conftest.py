@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from scoreboard.settings import Settings
@@ -21,8 +22,13 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, settings: Settings) -> Any:
-    """A client of the app served as `scoreboard serve` serves it (support.ServiceTestServer)."""
-    return await aiohttp_client(ServiceTestServer(create_app(settings)))
+    """A client of the app served as `scoreboard serve` serves it (support.ServiceTestServer).
+
+    Each request on a connection of its own, as a browser opens each WebSocket: so a
+    WebSocket meets the front door (web/live/front.py) as a fan's does, not a keep-alive
+    connection a POST used before it (tests/test_front_door.py covers that way too)."""
+    return await aiohttp_client(ServiceTestServer(create_app(settings)),
+                                connector=aiohttp.TCPConnector(force_close=True))
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What the layers above share: settings, shipped data, logging, message and request shapes,
     # the cross-instance stream, reads shared by concurrent callers.
     ("support", ("scoreboard.settings", "scoreboard.resources", "scoreboard.logs", "scoreboard.redact",
-                 "scoreboard.schemas", "scoreboard.frames", "scoreboard.bridge", "scoreboard.text",
-                 "scoreboard.shared_calls")),
+                 "scoreboard.schemas", "scoreboard.schema_fastpath", "scoreboard.frames", "scoreboard.bridge",
+                 "scoreboard.text", "scoreboard.shared_calls")),
     ("store", ("scoreboard.store",)),
     # notify: the notifier beside the service, on the stores (web/api/push.py is its edge).
     # presence: the "N watching" counts, from the hub, shared through Redis in Redis mode.

@@ -372,3 +372,33 @@ async def test_direct_frames_parse_for_clients_with_and_without_offered_deflate(
                                               {"type": "notification", "title": "ü" * 100, "text": "é" * 300}])
         assert (await receive_json(ws))["seq"] == 1
         assert (await receive_json(ws))["event"]["text"] == "é" * 300
+
+
+class RecordingTransport:
+    """Where a session writes WebSocket bytes (the two calls it makes of a transport)."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+async def test_a_notice_sent_while_a_websocket_opens_reaches_it_right_after_the_opening() -> None:
+    """'N watching' changing while a fan's opening is being written is not lost to it: the
+    latest count goes out right after the opening (snapshot, subscribed), nothing before."""
+    async def send(text: str, kind: str, cursor: str | None) -> None:
+        raise AssertionError("a held notice is not sent through the catch-up path")
+
+    session = LiveSession(None, Hub(), send, buffer_limit=10, max_subscriptions=10,  # type: ignore[arg-type]
+                          on_overflow=lambda: None)
+    session.hold_notices()
+    for count in (2, 3):
+        session.send_notice(Frame("m", 0, json.dumps({"type": "watching", "match_id": "m", "count": count})))
+    await settle()
+    transport = RecordingTransport()
+    session.write_to(transport)  # the opening is written
+    assert [json.loads(data[2:])["count"] for data in transport.written] == [3]

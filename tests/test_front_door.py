@@ -173,3 +173,26 @@ def test_the_front_door_reads_a_plain_upgrade_and_keeps_what_follows_it() -> Non
     assert head is not None
     assert head.query == {"matches": "a,b", "since": "a:3", "token": "t.x-y"}
     assert head.headers["sec-websocket-key"] == "k" and head.tail == b"\x81\x85frame"
+
+
+async def test_a_fault_at_the_front_door_still_gets_the_fan_opened_by_the_route(
+    client: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug of ours while opening at the front door is logged, and the fan is opened by
+    aiohttp's route instead of being cut off; its opening's places are given back."""
+    import scoreboard.web.live.front as front_module
+    from scoreboard.web.keys import HANDSHAKES_KEY
+
+    def broken() -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(front_module, "server_connection", broken)
+    await create_match(client, "m1")
+    ws = await client.ws_connect("/ws?matches=m1")
+    message = await ws.receive_json(timeout=3)
+    assert message["type"] == "snapshot"
+    assert any("the /ws front door failed" in record.getMessage() for record in caplog.records)
+    assert client.app[FRONT_DOOR_KEY].opened == 0
+    await ws.close()
+    await asyncio.sleep(0.05)
+    assert client.app[HANDSHAKES_KEY].in_progress == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 from ..domain import Clock, Event, Match, MatchState, Shootout, fold
@@ -92,10 +93,16 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
 
 def state_row(match_id: str, state: MatchState) -> StateRow:
     retracted = json.dumps(sorted(state.retracted)) if state.retracted else "[]"
-    clock_json = json.dumps(state.clock.to_dict())
+    clock_json = _clock_json(state.clock)
     shootout = None if state.shootout is None else json.dumps(state.shootout.to_dict())
     return (state.status, state.period, state.home, state.away, state.seq, retracted,
             clock_json, state.added_time, shootout, match_id)
+
+
+@lru_cache(maxsize=1024)
+def _clock_json(clock: Clock) -> str:
+    """A clock's column text, made once per clock value: most events leave the clock as it was."""
+    return json.dumps(clock.to_dict())
 
 
 def row_to_match(row: Any) -> tuple[Match, MatchState]:

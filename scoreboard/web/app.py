@@ -59,8 +59,8 @@ def create_app(settings: Settings) -> web.Application:
     # Client mistakes (bad requests, bad live messages) are logged once per client per minute.
     app[CLIENT_ERRORS_KEY] = CLIENT_ERRORS
     quiet_parser_errors()
+    app.add_routes(matches.routes)  # before any other route under /api/matches (see matches.py)
     setup_security(app, settings)
-    app.add_routes(matches.routes)
     app.add_routes(ws.routes)
     app.add_routes(sse.routes)
     app.router.add_get("/healthz", healthz)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import json
 import threading
+import time
 
 import pytest
 
@@ -113,3 +115,16 @@ def test_flush_writes_what_is_held(logged):
     assert stream.getvalue() == ""
     logger.handlers[0].flush()
     assert stream.getvalue() == "last words\n"
+
+
+@pytest.mark.parametrize("created", [1764393600.0, 1764393600.999, 1764393601.0005, 1764393599.5])
+def test_times_are_those_of_the_standard_formatters(created):
+    """Rendering each second once changes no line: text lines carry logging's own asctime, JSON lines UTC."""
+    from scoreboard.logs import JsonFormatter, TextFormatter
+
+    text, json_formatter, plain = TextFormatter("%(asctime)s %(message)s"), JsonFormatter(), logging.Formatter("%(asctime)s %(message)s")
+    for at in (created, created + 0.25, created + 1.0, created - 3600.0):  # repeats, a new second, an older one
+        record = logging.makeLogRecord({"msg": "goal %s", "args": ("home",), "created": at, "msecs": (at % 1) * 1000})
+        assert text.format(record) == plain.format(record)
+        expected = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int((at % 1) * 1000):03d}Z"
+        assert json.loads(json_formatter.format(record))["time"] == expected

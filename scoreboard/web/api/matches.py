@@ -21,6 +21,29 @@ routes = web.RouteTableDef()
 MAX_DIGITS = 18  # a seq or a count: far below 2**63, and below Python's 4,300-digit parse limit
 
 
+# The events routes come first: the router tries the resources under /api/matches in the order
+# they were added, and posting events is the hottest request there is (see web/app.py).
+@routes.get("/api/matches/{match_id}/events")
+async def list_events(request: web.Request) -> web.Response:
+    since = _non_negative_int(request, "since", 0) or 0
+    limit = _non_negative_int(request, "limit", None)
+    match = await require_viewer(request, request.match_info["match_id"])
+    events = await request.app[SERVICE_KEY].events_since(match["id"], since, limit)
+    return web.json_response({"events": events}, headers=private_headers(match))
+
+
+@routes.post("/api/matches/{match_id}/events")
+async def post_events(request: web.Request) -> web.Response:
+    match_id = request.match_info["match_id"]
+    key = request.app[KEYRING_KEY].authorize(request.headers.get("Authorization"), match_id)
+    drafts = schemas.load_event_batch(await read_json(request))
+    charging = request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
+    if charging is not None:  # Redis mode: the budget is the whole service's
+        await charging
+    result = await request.app[SERVICE_KEY].ingest(match_id, drafts)
+    return web.json_response(result.body, status=201 if result.created else 200)
+
+
 @routes.post("/api/matches")
 async def create_match(request: web.Request) -> web.Response:
     key = request.app[KEYRING_KEY].authenticate(request.headers.get("Authorization"))
@@ -70,27 +93,6 @@ async def competition_standings(request: web.Request) -> web.Response:
 async def get_match(request: web.Request) -> web.Response:
     match = await require_viewer(request, request.match_info["match_id"])
     return web.json_response(match, headers=private_headers(match))
-
-
-@routes.get("/api/matches/{match_id}/events")
-async def list_events(request: web.Request) -> web.Response:
-    since = _non_negative_int(request, "since", 0) or 0
-    limit = _non_negative_int(request, "limit", None)
-    match = await require_viewer(request, request.match_info["match_id"])
-    events = await request.app[SERVICE_KEY].events_since(match["id"], since, limit)
-    return web.json_response({"events": events}, headers=private_headers(match))
-
-
-@routes.post("/api/matches/{match_id}/events")
-async def post_events(request: web.Request) -> web.Response:
-    match_id = request.match_info["match_id"]
-    key = request.app[KEYRING_KEY].authorize(request.headers.get("Authorization"), match_id)
-    drafts = schemas.load_event_batch(await read_json(request))
-    charging = request.app[INGEST_LIMITER_KEY].charge(key, len(drafts))
-    if charging is not None:  # Redis mode: the budget is the whole service's
-        await charging
-    result = await request.app[SERVICE_KEY].ingest(match_id, drafts)
-    return web.json_response(result.body, status=201 if result.created else 200)
 
 
 def _allowed(viewer: Viewer) -> Callable[[Match], bool]:

@@ -57,6 +57,7 @@ class LiveSession:
         "_service", "_hub", "_send", "transport", "_fast", "_max_subscriptions", "_buffer_limit",
         "_on_overflow", "_overflowed", "_stopped", "_queue", "_cursors", "_topics", "_send_lock",
         "_pump", "may_view_private", "_on_sent", "_sample_every", "_until_sample", "_epochs",
+        "_held_notice",
     )
 
     def __init__(
@@ -74,6 +75,9 @@ class LiveSession:
         # `transport` while the fast path is open (not stopped, nothing queued), else None: one
         # check per delivery instead of three.
         self._fast: Transport | None = None
+        # A WebSocket's latest notice while its opening is under way (`hold_notices`, until
+        # `write_to`): written right after the opening rather than lost to it.
+        self._held_notice: Frame | bool | None = None
         self._max_subscriptions = max_subscriptions
         # The bound keeps a stalled client from growing memory without limit: past it the fan
         # is cut off (`on_overflow`: the transport closes with a resume hint).
@@ -111,10 +115,18 @@ class LiveSession:
             for match_id, seq in sorted(self._cursors.items())
         )
 
+    def hold_notices(self) -> None:
+        """A WebSocket whose opening is under way: keep the latest notice for `write_to`."""
+        self._held_notice = True
+
     def write_to(self, transport: Transport) -> None:
-        """Event frames may go straight to this WebSocket transport (see `try_write`)."""
+        """Event frames may go straight to this WebSocket transport (see `try_write`); a
+        notice held during the opening goes out now."""
         self.transport = transport
         self._fast = transport if not self._stopped and self._queue is None else None
+        held, self._held_notice = self._held_notice, None
+        if isinstance(held, Frame):
+            self.send_notice(held)
 
     def start(self) -> None:
         """Nothing to start: the pump task exists only while frames wait in the queue."""
@@ -256,6 +268,8 @@ class LiveSession:
             # Whole frames on the transport: it cannot land inside another message.
             if transport.get_write_buffer_size() <= WRITE_HIGH_WATER:
                 transport.write(websocket_bytes(notice))
+        elif self._held_notice is not None:
+            self._held_notice = notice  # the opening is under way: after it, the latest
         elif self._queue is None and not self._send_lock.locked():
             task = asyncio.get_running_loop().create_task(_send_notice(self._send, self._send_lock, notice.text))
             _NOTICES_SENDING.add(task)  # the loop keeps only a weak reference to a task

@@ -93,6 +93,7 @@ class WebSocketFan:
         """The fan's connection on `transport`; what it writes waits (with `corked`, the 101
         when not yet sent) until the opening's first catch-up is written (`_opened`)."""
         self.connection = WebSocketConnection(transport, self, self._max_message, ws, corked=corked)
+        self.session.hold_notices()  # until the opening is written (`_open`)
         return self.connection
 
     def opened(self, token: str | None, matches: list[str], since: dict[str, Cursor],
