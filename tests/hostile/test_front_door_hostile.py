@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import struct
 from collections.abc import Awaitable, Callable
@@ -275,3 +276,19 @@ async def test_silent_new_connections_count_toward_max_connections(settings: Set
     finally:
         listener.close()
         await runner.cleanup()
+
+
+async def test_a_fan_gone_before_its_unknown_match_is_read_logs_no_traceback(
+    client: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client asking for a match that does not exist and hanging up at once (as a flood
+    might, one id after another) leaves no "exception was never retrieved" traceback in the
+    log: the store's failed read is nobody's error."""
+    for number in range(5):
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+        writer.write(upgrade(f"/ws?matches=nosuch-{number}"))
+        writer.close()
+    await nothing_left_open(client.app)
+    await asyncio.sleep(0.1)
+    gc.collect()  # a task left with its exception warns when it is freed
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
