@@ -11,14 +11,18 @@ import asyncio
 import base64
 import gc
 import os
+import signal
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from redis_server import RedisServer, require_redis
+from scaling.conftest import redis_settings
 from scoreboard.listener import listen
 from scoreboard.server import connection_guard
 from scoreboard.settings import Settings
@@ -131,7 +135,7 @@ async def test_an_upgrade_aiohttp_refuses_is_refused_at_the_front_door_too(clien
 @pytest.mark.parametrize(("origin", "status"), [
     (b"https://scores.example", 101), (b"https://scores.example/", 101), (None, 101),
     (b"https://evil.example", 403), (b"HTTPS://SCORES.EXAMPLE", 403), (b"null", 403),
-])
+], ids=["allowed", "allowed with a slash", "none", "another", "upper case", "null"])
 async def test_the_origin_allowlist_holds_at_the_front_door(front_client: MakeClient, origin: bytes | None,
                                                             status: int) -> None:
     """With allowed_origins set, another origin is refused 403 (the route's JSON) and only an
@@ -204,7 +208,7 @@ async def test_a_private_match_waits_for_auth_and_a_bad_token_is_refused_1008(cl
     (client_frame(0x8, struct.pack("!H", 1000)), 1000),  # a close frame: echoed
     (b"GET /api/matches HTTP/1.1\r\nHost: test\r\n\r\n", 1002),  # not a frame (a smuggled request)
     (client_frame(0x1, b"x" * 70_000), 1009),  # over max_ws_message_bytes
-])
+], ids=["a close frame", "not a frame", "a message too big"])  # (frames are masked at random)
 async def test_what_follows_the_upgrade_in_its_read_is_read_as_frames(
     front_client: MakeClient, tail: bytes, code: int,
 ) -> None:
@@ -292,3 +296,40 @@ async def test_a_fan_gone_before_its_unknown_match_is_read_logs_no_traceback(
     await asyncio.sleep(0.1)
     gc.collect()  # a task left with its exception warns when it is freed
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+async def test_openings_waiting_on_redis_count_toward_max_connections(tmp_path: Path) -> None:
+    """In Redis mode a front-door opening waits for Redis to count its address: meanwhile it
+    is still an open connection, so the cap holds (the next one is 503), and each opens once
+    Redis answers."""
+    require_redis()
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    app = create_app(redis_settings(redis.url, "pending:", max_connections_per_client=5))
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    assert runner.server is not None and redis.process is not None
+    listener = await listen(connection_guard(app, runner.server, 3), "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    fans = []
+    try:
+        redis.process.send_signal(signal.SIGSTOP)  # every opening now waits on Redis
+        for _ in range(3):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(upgrade())
+            fans.append((reader, writer))
+        await asyncio.sleep(0.05)
+        refused = await raw_exchange(port, upgrade(), timeout=3)
+        assert refused.status == 503 and error_of(refused)["code"] == "unavailable"
+        redis.process.send_signal(signal.SIGCONT)
+        for reader, _ in fans:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+            assert head.startswith(b"HTTP/1.1 101 "), head
+    finally:
+        if redis.process is not None:
+            redis.process.send_signal(signal.SIGCONT)
+        for _, writer in fans:
+            writer.close()
+        listener.close()
+        await runner.cleanup()
+        redis.stop()

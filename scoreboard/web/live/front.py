@@ -33,7 +33,7 @@ import httptools
 from aiohttp import web
 
 from ..errors import request_id_from
-from ..keys import HANDSHAKES_KEY, SETTINGS_KEY
+from ..keys import CONNECTIONS_KEY, HANDSHAKES_KEY, SETTINGS_KEY
 from ..metrics import METRICS_KEY, opened_fields
 from ..security.limits import TooManyConnections, forwarded_client
 from ..security.origins import origin_allowed
@@ -206,6 +206,7 @@ class LiveFrontDoor:
         remote: str | None, matches: list[str], since: dict[str, Cursor],
     ) -> None:
         """Hand the socket to a new fan, its 101 held back to go out with the first catch-up."""
+        door = transport.get_protocol()
         try:
             fan = WebSocketFan(self._app, slot, client)
             connection = fan.connect(transport, server_connection(), corked=answer(key))
@@ -213,6 +214,7 @@ class LiveFrontDoor:
         except BaseException:
             slot.release()
             raise
+        self._app[CONNECTIONS_KEY].taken_over(door)  # a WebSocket now, counted as one (listener.py)
         self.opened += 1
         fields = opened_fields(fan.transport, "/ws", remote, request_id_from(head.headers.get("x-request-id")))
         fan.opened(head.query.get("token"), matches, since, fields)
