@@ -333,3 +333,32 @@ async def test_openings_waiting_on_redis_count_toward_max_connections(tmp_path: 
         listener.close()
         await runner.cleanup()
         redis.stop()
+
+
+async def test_a_fault_in_an_opening_that_waited_on_redis_gets_the_fan_opened_by_the_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug of ours in an opening that waited on Redis is handled as at once: logged, and the
+    fan opened by aiohttp's route, instead of a socket left unread for good."""
+    import scoreboard.web.live.front as front_module
+
+    def broken() -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(front_module, "server_connection", broken)
+    require_redis()
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    app = create_app(redis_settings(redis.url, "fault:", max_connections_per_client=5))
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    assert runner.server is not None
+    listener = await listen(connection_guard(app, runner.server, 100), "127.0.0.1", 0)
+    try:
+        reader, writer = await opened(listener.sockets[0].getsockname()[1], upgrade())
+        assert app[FRONT_DOOR_KEY].opened == 0
+        writer.close()
+    finally:
+        listener.close()
+        await runner.cleanup()
+        redis.stop()

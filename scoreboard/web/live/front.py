@@ -198,7 +198,19 @@ class LiveFrontDoor:
         if transport.is_closing():
             slot.release()
             return
-        self._accept(transport, slot, *opening)
+        door = transport.get_protocol()
+        try:
+            self._accept(transport, slot, *opening)
+        except Exception:
+            # A fault of ours, as listener.FrontDoor handles it for an opening at once: the
+            # route answers while the socket is still the door's; else the connection ends.
+            log.exception("the /ws front door failed on a new connection")
+            if transport.get_protocol() is not door:
+                transport.abort()
+                return
+            transport.resume_reading()
+            to_aiohttp(data)
+            return
         transport.resume_reading()
 
     def _accept(
