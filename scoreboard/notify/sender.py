@@ -20,9 +20,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-import aiohttp
-
 from .guard import GuardedResolver, OutboundGuard, OutboundRefused
+from .http1 import HttpClient, HttpProtocolError, split_url
 from .vapid import Vapid
 from .webpush import b64url_decode, encrypt
 
@@ -81,7 +80,7 @@ class PushSender:
         self.guard = guard
         self.concurrency = concurrency
         self.timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
+        self._client: HttpClient | None = None
         self._queue: deque[tuple[_Pending, Target, int]] = deque()  # (job, target, attempt)
         self._wake = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
@@ -90,16 +89,7 @@ class PushSender:
         self._retrying: dict[tuple[str, str], int] = {}
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(self.guard), limit=self.concurrency, ttl_dns_cache=300,
-        )
-        # No cookies, no decompression, no default headers: a push needs none of them, and
-        # each is work per request at thousands of requests a second.
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=False,
-            cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
-        )
+        self._client = HttpClient(GuardedResolver(self.guard), max_idle=self.concurrency)
         self._workers = [asyncio.create_task(self._work(), name=f"push-{n}") for n in range(self.concurrency)]
 
     async def stop(self) -> None:
@@ -109,9 +99,9 @@ class PushSender:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     def send(self, job: PushJob) -> asyncio.Future[JobResult]:
         """Queue `job`; the future resolves when every target has an outcome."""
@@ -175,29 +165,26 @@ class PushSender:
 
     async def _post(self, job: PushJob, target: Target, ttl: int) -> tuple[int, float | None, str]:
         """(status, Retry-After seconds, description); status 0 for a network failure."""
-        assert self._session is not None
+        assert self._client is not None
         _, endpoint, p256dh, auth = target
         try:
             body = encrypt(job.payload, b64url_decode(p256dh), b64url_decode(auth))
         except ValueError as exc:
             return 400, None, f"cannot encrypt for this subscription: {exc}"
-        headers = {
-            "TTL": str(ttl), "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream",
-            "Urgency": job.urgency, "Topic": job.topic, "Authorization": self.vapid.authorization(endpoint),
-        }
         try:
-            async with self._session.post(endpoint, data=body, headers=headers, allow_redirects=False) as response:
-                await response.read()
-                return response.status, _retry_after(response.headers.get("Retry-After")), f"HTTP {response.status}"
+            where = split_url(endpoint)
+            headers = (
+                ("TTL", str(ttl)), ("Content-Encoding", "aes128gcm"), ("Content-Type", "application/octet-stream"),
+                ("Urgency", job.urgency), ("Topic", job.topic), ("Authorization", self.vapid.authorization_for(where.origin)),
+            )
+            response = await self._client.post(where, headers, body, self.timeout)
         except OutboundRefused as exc:
             return 403, None, f"refused: {exc}"
-        except aiohttp.ClientConnectorError as exc:
-            cause = exc.os_error
-            if isinstance(cause, OutboundRefused):
-                return 403, None, f"refused: {cause}"
-            return 0, None, f"cannot connect: {exc.os_error}"
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except ConnectionRefusedError as exc:
+            return 0, None, f"cannot connect: {exc}"
+        except (HttpProtocolError, asyncio.TimeoutError, OSError) as exc:
             return 0, None, f"network error: {exc.__class__.__name__}"
+        return response.status, _retry_after(response.headers.get("retry-after")), f"HTTP {response.status}"
 
     def _schedule_retry(self, pending: _Pending, target: Target, attempt: int, delay: float) -> None:
         loop = asyncio.get_running_loop()

@@ -85,8 +85,11 @@ class Vapid:
 
     def authorization(self, endpoint: str, now: float | None = None) -> str:
         """`vapid t=<JWT>, k=<public key>` for a request to `endpoint`."""
+        return self.authorization_for(origin_of(endpoint), now)
+
+    def authorization_for(self, audience: str, now: float | None = None) -> str:
+        """The same for a request to the origin `audience` (scheme://host[:port])."""
         now = time.time() if now is None else now
-        audience = origin_of(endpoint)
         cached = self._cache.get(audience)
         if cached is None or now - cached[0] > JWT_REFRESH:
             claims = {"aud": audience, "exp": int(now) + JWT_LIFETIME, "sub": self.subject}

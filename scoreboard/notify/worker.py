@@ -1,8 +1,8 @@
 """The sender process: `python -m scoreboard.notify.worker`, started by `pool.ProcessSender`.
 
-Why a process: a push costs ~95 µs of encryption (a fresh ECDH key per message; cryptography
-holds the GIL throughout, so a thread would only take turns with the loop) and ~100 µs of HTTP
-client work. 20,000 of them on the server's loop would sit between the ingest of the next
+Why a process: a push costs ~95-150 µs of encryption (a fresh ECDH key per message;
+cryptography holds the GIL throughout, so a thread would only take turns with the loop) and
+~30 µs of HTTP client work (http1.py) plus the kernel's. 20,000 of them on the server's loop would sit between the ingest of the next
 goal and its fan-out. Here they run at a lower priority (`nice`): on a shared core the kernel
 hands the core back to the server the moment it has work, so fan-out does not wait for pushes.
 
