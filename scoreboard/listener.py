@@ -246,7 +246,12 @@ class FrontDoor(asyncio.Protocol):
                 transport.abort()
             return
         if kept:
-            guard.taken_over(self)
+            if transport.get_protocol() is self:
+                # Opening once Redis answers (front.py): still an open connection, counted
+                # until the fan takes it over; its request came in time (no 408).
+                self._request_count = 1
+            else:
+                guard.taken_over(self)
         else:
             self._to_aiohttp(data)
 

@@ -279,6 +279,7 @@ class SqliteStore:
             loading = asyncio.ensure_future(self._load(match_id))
             self._loading[match_id] = loading
             loading.add_done_callback(lambda _: self._loading.pop(match_id, None))
+            loading.add_done_callback(_retrieve_failure)
         return await asyncio.shield(loading)
 
     async def _load(self, match_id: str) -> _MatchRecord:
@@ -470,3 +471,10 @@ def _run_read(conn: sqlite3.Connection, job: _ReadJob, loop: asyncio.AbstractEve
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
+
+
+def _retrieve_failure(task: asyncio.Future[Any]) -> None:
+    """Every caller of a shared load may have gone (a fan hung up): its failure (MatchNotFound
+    for an unknown id) was theirs, not a loop warning with a traceback in the log."""
+    if not task.cancelled():
+        task.exception()

@@ -16,8 +16,10 @@ request, and the hand-off of the socket back out of aiohttp (handoff.py).
 
 To stay on the route's side of every doubt, the front door takes only what it can read
 without interpretation: one segment holding the whole head, ASCII, HTTP/1.1, no body, no
-%-escapes or `+` in the target (the route's decoding then cannot differ), and no repeated
-header among those it reads. A request that is anything else is the route's.
+%-escapes or `+` in the target (the route's decoding then cannot differ), no repeated header
+(aiohttp refuses some repeated, 400), and a head within aiohttp's parser limits (a line or
+field over 8190 bytes, or over 128 headers, is a 400 there). A request that is anything else
+is the route's.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import httptools
 from aiohttp import web
 
 from ..errors import request_id_from
-from ..keys import HANDSHAKES_KEY, SETTINGS_KEY
+from ..keys import CONNECTIONS_KEY, HANDSHAKES_KEY, SETTINGS_KEY
 from ..metrics import METRICS_KEY, opened_fields
 from ..security.limits import TooManyConnections, forwarded_client
 from ..security.origins import origin_allowed
@@ -44,7 +46,12 @@ from .ws import WebSocketFan
 log = logging.getLogger(__name__)
 
 PREFIX = b"GET /ws"
-# The headers the front door reads; one of them twice makes the request the route's.
+# A head longer than this, or with more headers, is the route's: aiohttp refuses a request
+# line or header field over 8190 bytes (max_line_size, max_field_size) and, from 3.14, more
+# than 128 headers (max_headers), and a fan must not open here for a request it refuses.
+MAX_HEAD_BYTES = 8190
+MAX_HEADERS = 128
+# The headers the front door reads.
 READ_HEADERS = frozenset({
     b"host", b"upgrade", b"connection", b"sec-websocket-key", b"sec-websocket-version",
     b"origin", b"x-forwarded-for", b"x-request-id",
@@ -100,19 +107,20 @@ def read_upgrade(data: bytes) -> UpgradeHead | None:
         end = int(upgrade.args[0])
     except httptools.HttpParserError:
         return None
-    if not head.complete or parser.get_http_version() != "1.1" or not data[:end].isascii():
+    if (not head.complete or end > MAX_HEAD_BYTES or len(head.headers) > MAX_HEADERS
+            or parser.get_http_version() != "1.1" or not data[:end].isascii()):
         return None
     path, _, query = head.url.partition(b"?")
     if path != b"/ws" or any(mark in head.url for mark in UNREAD_TARGET):
         return None
     headers: dict[str, str] = {}
+    seen: set[bytes] = set()
     for raw_name, raw_value in head.headers:
         name = raw_name.lower()
-        if name in BODY_HEADERS:
-            return None
+        if name in BODY_HEADERS or name in seen:
+            return None  # a body, or a repeated header (aiohttp refuses a second User-Agent...)
+        seen.add(name)
         if name in READ_HEADERS:
-            if name.decode() in headers:
-                return None
             headers[name.decode()] = raw_value.decode().strip()
     values: dict[str, str] = {}
     for pair in query.decode().split("&"):
@@ -190,7 +198,19 @@ class LiveFrontDoor:
         if transport.is_closing():
             slot.release()
             return
-        self._accept(transport, slot, *opening)
+        door = transport.get_protocol()
+        try:
+            self._accept(transport, slot, *opening)
+        except Exception:
+            # A fault of ours, as listener.FrontDoor handles it for an opening at once: the
+            # route answers while the socket is still the door's; else the connection ends.
+            log.exception("the /ws front door failed on a new connection")
+            if transport.get_protocol() is not door:
+                transport.abort()
+                return
+            transport.resume_reading()
+            to_aiohttp(data)
+            return
         transport.resume_reading()
 
     def _accept(
@@ -198,6 +218,7 @@ class LiveFrontDoor:
         remote: str | None, matches: list[str], since: dict[str, Cursor],
     ) -> None:
         """Hand the socket to a new fan, its 101 held back to go out with the first catch-up."""
+        door = transport.get_protocol()
         try:
             fan = WebSocketFan(self._app, slot, client)
             connection = fan.connect(transport, server_connection(), corked=answer(key))
@@ -205,6 +226,7 @@ class LiveFrontDoor:
         except BaseException:
             slot.release()
             raise
+        self._app[CONNECTIONS_KEY].taken_over(door)  # a WebSocket now, counted as one (listener.py)
         self.opened += 1
         fields = opened_fields(fan.transport, "/ws", remote, request_id_from(head.headers.get("x-request-id")))
         fan.opened(head.query.get("token"), matches, since, fields)

@@ -48,8 +48,11 @@ def client_address(request: web.Request, trust_forwarded: bool) -> str:
 
     The router appends the address it saw to X-Forwarded-For, after whatever the client sent
     itself, so only the last entry can be believed; earlier entries are the client's claim.
+    Repeated header lines are one list, in order (RFC 9110 5.3): a router may add a line of
+    its own after the client's, and the client's line must not be taken for the router's.
     """
-    return forwarded_client(request.headers.get("X-Forwarded-For"), request.remote, trust_forwarded)
+    forwarded = request.headers.getall("X-Forwarded-For", None)
+    return forwarded_client(",".join(forwarded) if forwarded else None, request.remote, trust_forwarded)
 
 
 def forwarded_client(forwarded: str | None, remote: str | None, trust_forwarded: bool) -> str:
