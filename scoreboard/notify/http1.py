@@ -34,7 +34,7 @@ import httptools
 
 from .guard import GuardedResolver, OutboundRefused
 
-MAX_HEAD = 64 * 1024  # bytes of an answer read before its head is complete, before it is refused
+MAX_HEAD = 64 * 1024  # an answer whose head (status line, headers) is not complete after this many bytes is refused
 DNS_CACHE_SECONDS = 300.0  # how long checked addresses of a host are reused (aiohttp's ttl_dns_cache here)
 KEEPALIVE = 15.0  # seconds an idle connection is kept (aiohttp's default)
 # Anything outside visible ASCII in a request target is percent-encoded: a CR or LF in an
@@ -124,7 +124,8 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         # aiohttp's client reads answers with these same leniencies (strict only in its dev
         # mode): obsolete line folding and stray whitespace are what real servers send, and
-        # refusing them would fail pushes aiohttp delivered. Framing stays strict.
+        # refusing them would fail pushes aiohttp delivered. Content-Length and Transfer-Encoding
+        # rules (duplicates, both at once, bad digits) stay strict.
         self._parser.set_dangerous_leniencies(lenient_headers=True, lenient_optional_cr_before_lf=True,
                                               lenient_spaces_after_chunk_size=True)
 
