@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import jwt
 import pytest
 
 from scoreboard.settings import Settings
 from scoreboard.web.app import create_app
 from scoreboard.web.security.tokens import ALGORITHM, AUDIENCE
-from support import AUTH
+from support import AUTH, ServiceTestServer
 
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 OTHER_SECRET = "some-other-secret-0123456789-abcdefghijklmnopqrst"
@@ -33,7 +34,10 @@ def make_client(aiohttp_client: Any, settings: Settings) -> MakeClient:
         made += 1
         if made > 1 and "db" not in overrides:  # one store per file: each further app its own
             overrides["db"] = settings.db.replace(".db", f"-{made}.db")
-        return await aiohttp_client(create_app(replace(settings, secret=SECRET, **overrides)))
+        # Served as `scoreboard serve` serves, each request on a fresh connection as a
+        # browser opens a WebSocket: the checks meet the front door (web/live/front.py) first.
+        return await aiohttp_client(ServiceTestServer(create_app(replace(settings, secret=SECRET, **overrides))),
+                                    connector=aiohttp.TCPConnector(force_close=True))
 
     return make
 

@@ -67,6 +67,9 @@ async def test_hsts_only_on_answers_that_came_over_https(make_client):
         assert response.headers.get("Strict-Transport-Security") == "max-age=31536000", path
     response = await behind_router.get("/", headers={"X-Forwarded-Proto": "https, http"})  # router says http
     assert "Strict-Transport-Security" not in response.headers
+    # The client's claim on a line of its own, the router's on the next: the router's counts.
+    response = await behind_router.get("/", headers=[("X-Forwarded-Proto", "https"), ("X-Forwarded-Proto", "http")])
+    assert "Strict-Transport-Security" not in response.headers
     assert "Strict-Transport-Security" not in (await behind_router.get("/")).headers
     direct = await make_client()  # not behind a router: the header is the client's own claim
     response = await direct.get("/", headers={"X-Forwarded-Proto": "https"})

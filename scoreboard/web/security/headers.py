@@ -24,12 +24,13 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 def came_over_https(request: web.Request, trust_forwarded: bool) -> bool:
     """TLS to us, or (behind a trusted router, as on Heroku) TLS to the router.
 
-    The router appends its own X-Forwarded-Proto value last; earlier ones are the client's.
+    The router appends its own X-Forwarded-Proto value last; earlier ones are the client's,
+    whether on the same line or on lines of their own (read as one list, RFC 9110 5.3).
     """
     if request.secure:
         return True
     if trust_forwarded:
-        proto = request.headers.get("X-Forwarded-Proto", "")
+        proto = ",".join(request.headers.getall("X-Forwarded-Proto", ()))
         return proto.rsplit(",", 1)[-1].strip().lower() == "https"
     return False
 
