@@ -8,13 +8,15 @@ writers, timer contexts) where this spends ~30 µs: a third of the sender's CPU 
 What it does: HTTP/1.1 over TCP or TLS (certificates verified), connections kept alive per
 origin and reused (LIFO, idle ones closed after `keepalive` s), every address from the
 outbound guard's resolver (so the guard still decides where a push may go, and a DNS answer
-cannot change between check and connect), a total timeout per request, responses framed by
-Content-Length, chunked coding or the end of the connection (RFC 9112 §6.3). A request sent
+cannot change between check and connect), a total timeout per request. Answers are parsed by
+llhttp (Node's parser, which aiohttp's C parser and uvicorn also use) through httptools, with
+the leniencies aiohttp's client sets: framed by Content-Length, chunked coding or the end of
+the connection (RFC 9112 §6.3), interim 1xx answers skipped, a head over MAX_HEAD refused, body
+bytes dropped as they arrive (a push service's answer says all in its status). A request sent
 on a reused connection that the server closed before answering a byte is sent once more on
 a new one: a server may close an idle connection just as a request leaves, and a push that
 arrives twice is replaced by its twin (same Topic) where one lost is lost.
-What it does not: redirects (never followed), proxies, cookies, compression, HTTP/2. The
-response body is read and dropped: a push service's answer says all in its status.
+What it does not: redirects (never followed), proxies, cookies, compression, HTTP/2.
 """
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ from dataclasses import dataclass
 from typing import cast
 from urllib.parse import quote, urlsplit
 
+import httptools
+
 from .guard import GuardedResolver, OutboundRefused
 
-MAX_HEAD = 64 * 1024  # bytes of status line and headers before the answer is refused
+MAX_HEAD = 64 * 1024  # an answer whose head (status line, headers) is not complete after this many bytes is refused
 DNS_CACHE_SECONDS = 300.0  # how long checked addresses of a host are reused (aiohttp's ttl_dns_cache here)
 KEEPALIVE = 15.0  # seconds an idle connection is kept (aiohttp's default)
 # Anything outside visible ASCII in a request target is percent-encoded: a CR or LF in an
@@ -101,7 +105,10 @@ def split_url(url: str) -> Endpoint:
 
 
 class _Connection(asyncio.Protocol):
-    """One connection: one request at a time, its answer parsed as it arrives."""
+    """One connection: one request at a time, its answer parsed by llhttp as it arrives.
+
+    The connection is also httptools' callback object; one parser lives as long as the
+    connection, as llhttp expects a kept-alive connection's answers to follow one another."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -110,13 +117,17 @@ class _Connection(asyncio.Protocol):
         self.reused = False
         self.idle_since = 0.0
         self._waiter: asyncio.Future[Response] | None = None
-        self._buffer = bytearray()
         self._answered = False
-        self._response: Response | None = None
-        self._keep_alive = False
-        self._body: str = ""  # "", "length", "chunked", "close": how the body ends
-        self._left = 0  # body bytes still to come ("length"), or of the current chunk
-        self._chunk_state = "size"  # "size", "data", "end" (its CRLF), "trailers"
+        self._headers: dict[str, str] = {}
+        self._head_done = False  # the current answer's head (status line and headers) is in
+        self._head_bytes = 0  # bytes read while the current head was incomplete
+        self._parser = httptools.HttpResponseParser(self)
+        # aiohttp's client reads answers with these same leniencies (strict only in its dev
+        # mode): obsolete line folding and stray whitespace are what real servers send, and
+        # refusing them would fail pushes aiohttp delivered. Content-Length and Transfer-Encoding
+        # rules (duplicates, both at once, bad digits) stay strict.
+        self._parser.set_dangerous_leniencies(lenient_headers=True, lenient_optional_cr_before_lf=True,
+                                              lenient_spaces_after_chunk_size=True)
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -128,11 +139,18 @@ class _Connection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection cannot be trusted again
             return
         self._answered = True
-        self._buffer += data
         try:
-            self._parse()
-        except HttpProtocolError as exc:
-            self._fail(exc)
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            if self._waiter is None:
+                self.close()  # bytes after a complete answer (on_message_begin refused them)
+            else:
+                self._fail(HttpProtocolError(f"not an HTTP/1.x answer this client reads: {exc!r}"))
+            return
+        if self._waiter is not None and not self._head_done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD:
+                self._fail(HttpProtocolError(f"answer head longer than {MAX_HEAD} bytes"))
 
     def eof_received(self) -> bool | None:
         return False  # close the transport: a half-closed HTTP/1.1 connection is done
@@ -141,11 +159,34 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self._waiter is None or self._waiter.done():
             return
-        if self._response is not None and self._body == "close":
+        if self._head_done and self._ends_with_connection():
             self._done()  # the end of the connection is the end of this body
             return
         self._waiter.set_exception(ConnectionClosed(
             f"the connection closed before the answer was complete{f': {exc}' if exc else ''}", self._answered))
+
+    # -- httptools callbacks ------------------------------------------------------------------
+    # No on_body: llhttp then skips body bytes in place, so a huge body is never held or copied.
+
+    def on_message_begin(self) -> None:
+        if self._waiter is None:
+            raise HttpProtocolError("bytes after a complete answer")  # stops the parser
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        self._head_done = True
+        self._head_bytes = 0
+
+    def on_message_complete(self) -> None:
+        if self._parser.get_status_code() < 200:
+            # An interim answer (RFC 9110 §15.2), which llhttp reports as a whole message:
+            # the final one follows on the same connection.
+            self._head_done = False
+            self._headers = {}
+            return
+        self._done()
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -153,8 +194,9 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None and self._waiter is None
         self._waiter = self._loop.create_future()
         self._answered = False
-        self._response = None
-        self._body = ""
+        self._headers = {}
+        self._head_done = False
+        self._head_bytes = 0
         self.transport.write(request)
         return self._waiter
 
@@ -176,120 +218,22 @@ class _Connection(asyncio.Protocol):
 
     def _done(self) -> None:
         waiter, self._waiter = self._waiter, None
-        response, self._response = self._response, None
-        if self._buffer or not self._keep_alive:
-            self.close()  # more than the answer arrived, or the server said it closes
-        if waiter is not None and not waiter.done() and response is not None:
+        response = Response(self._parser.get_status_code(), self._headers)
+        self._headers = {}
+        self._head_done = False
+        if not self._parser.should_keep_alive():
+            self.close()  # the server said it closes (or the body ran to the end of the connection)
+        if waiter is not None and not waiter.done():
             waiter.set_result(response)
 
-    # -- parsing ------------------------------------------------------------------------------
-
-    def _parse(self) -> None:
-        while self._waiter is not None:
-            if self._response is None:
-                if not self._parse_head():
-                    return
-            elif self._body == "length":
-                if len(self._buffer) < self._left:
-                    self._left -= len(self._buffer)
-                    self._buffer.clear()
-                    return
-                del self._buffer[:self._left]
-                self._done()
-            elif self._body == "chunked":
-                if not self._parse_chunks():
-                    return
-                self._done()
-            else:  # "close": everything until the end of the connection is body
-                self._buffer.clear()
-                return
-
-    def _parse_head(self) -> bool:
-        end = self._buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self._buffer) > MAX_HEAD:
-                raise HttpProtocolError(f"answer head longer than {MAX_HEAD} bytes")
-            return False
-        lines = self._buffer[:end].decode("latin-1").split("\r\n")
-        del self._buffer[:end + 4]
-        version, _, rest = lines[0].partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit() or rest[3:4] not in ("", " "):
-            raise HttpProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-        status = int(code)
-        if 100 <= status < 200:
-            return True  # an interim answer (RFC 9110 §15.2): the final one follows
-        headers: dict[str, str] = {}
-        name = ""
-        for line in lines[1:]:
-            if line[:1] in (" ", "\t") and name:  # obsolete line folding: one space (RFC 9112 §5.2)
-                headers[name] += " " + line.strip()
-                continue
-            name, colon, value = line.partition(":")
-            name = name.strip().lower()
-            if not colon or not name:
-                raise HttpProtocolError(f"malformed header line: {line[:80]!r}")
-            headers[name] = value.strip()
-        connection = headers.get("connection", "").lower()
-        self._keep_alive = version == "HTTP/1.1" and "close" not in connection
-        self._response = Response(status, headers)
-        if status in (204, 304):
-            self._body, self._left = "length", 0
-        elif "transfer-encoding" in headers:
-            if not headers["transfer-encoding"].lower().rstrip().endswith("chunked"):
-                self._body, self._keep_alive = "close", False
-            else:
-                self._body, self._chunk_state = "chunked", "size"
-        elif "content-length" in headers:
-            length = headers["content-length"]
-            if not length.isdigit():
-                raise HttpProtocolError(f"bad Content-Length {length[:40]!r}")
-            self._body, self._left = "length", int(length)
-        else:
-            self._body, self._keep_alive = "close", False
-        return True
-
-    def _parse_chunks(self) -> bool:
-        """True once the last chunk and the trailers are in."""
-        while True:
-            if self._chunk_state == "size":
-                end = self._buffer.find(b"\r\n")
-                if end < 0:
-                    if len(self._buffer) > MAX_HEAD:
-                        raise HttpProtocolError("chunk size line too long")
-                    return False
-                size = bytes(self._buffer[:end]).split(b";", 1)[0].strip()
-                del self._buffer[:end + 2]
-                try:
-                    self._left = int(size, 16)
-                except ValueError:
-                    raise HttpProtocolError(f"bad chunk size {size[:20]!r}") from None
-                self._chunk_state = "data" if self._left else "trailers"
-            elif self._chunk_state == "data":  # dropped as it comes: a huge chunk is never held
-                taken = min(len(self._buffer), self._left)
-                del self._buffer[:taken]
-                self._left -= taken
-                if self._left:
-                    return False
-                self._chunk_state = "end"
-            elif self._chunk_state == "end":
-                if len(self._buffer) < 2:
-                    return False
-                if self._buffer[:2] != b"\r\n":
-                    raise HttpProtocolError("chunk not followed by CRLF")
-                del self._buffer[:2]
-                self._chunk_state = "size"
-            else:  # trailer fields, then an empty line
-                if self._buffer[:2] == b"\r\n":
-                    del self._buffer[:2]
-                    return True
-                end = self._buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(self._buffer) > MAX_HEAD:
-                        raise HttpProtocolError("trailers too long")
-                    return False
-                del self._buffer[:end + 4]
-                return True
+    def _ends_with_connection(self) -> bool:
+        """Whether the current answer's body runs to the end of the connection (RFC 9112 §6.3):
+        neither Content-Length nor chunked coding. llhttp knows (llhttp_message_needs_eof), but
+        httptools offers no call for the end of input (llhttp_finish), so EOF is read here."""
+        coding = self._headers.get("transfer-encoding")
+        if coding is not None:
+            return not coding.lower().rstrip().endswith("chunked")
+        return "content-length" not in self._headers
 
 
 class HttpClient:

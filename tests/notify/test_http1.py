@@ -11,7 +11,7 @@ import pytest
 
 from redis_server import make_self_signed
 from scoreboard.notify.guard import GuardedResolver, OutboundGuard, OutboundRefused
-from scoreboard.notify.http1 import ConnectionClosed, HttpClient, HttpProtocolError, split_url
+from scoreboard.notify.http1 import MAX_HEAD, ConnectionClosed, HttpClient, HttpProtocolError, split_url
 
 CREATED = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
 HEADERS = (("TTL", "60"), ("Urgency", "high"))
@@ -190,6 +190,35 @@ async def test_an_answer_that_is_not_http_is_a_protocol_error(serve: Callable) -
     with pytest.raises(HttpProtocolError):
         await http.post(split_url(server.url()), HEADERS, b"x", 5)
     await http.close()
+
+
+async def test_a_head_longer_than_max_head_is_refused(serve: Callable) -> None:
+    """A header that never ends is refused once 64 KiB have come, not held until the timeout."""
+    server = await serve(lambda c, n: b"HTTP/1.1 201 Created\r\nX-Big: " + b"a" * (MAX_HEAD + 4096))
+    http = client()
+    with pytest.raises(HttpProtocolError):
+        await http.post(split_url(server.url()), HEADERS, b"x", 5)
+    await http.close()
+
+
+async def test_bytes_after_an_answer_end_its_connection(serve: Callable) -> None:
+    """A second answer nobody asked for is not taken as the next request's: that one goes on a new connection."""
+    server = await serve(lambda c, n: CREATED + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" if n == 0 else CREATED)
+    http = client()
+    statuses = [(await http.post(split_url(server.url()), HEADERS, b"x", 5)).status for _ in range(2)]
+    await http.close()
+    assert statuses == [201, 201]
+    assert [c for c, _, _ in server.requests] == [0, 1]
+
+
+async def test_a_body_cut_short_by_the_close_is_an_error(serve: Callable) -> None:
+    """Content-Length promises 10 bytes, 3 come before the close: ConnectionClosed, after an answered byte."""
+    server = await serve(lambda c, n: b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc")
+    http = client()
+    with pytest.raises(ConnectionClosed) as closed:
+        await http.post(split_url(server.url()), HEADERS, b"x", 5)
+    await http.close()
+    assert closed.value.answered and server.connections == 1
 
 
 async def test_idle_connections_are_closed_after_the_keepalive(serve: Callable) -> None:
