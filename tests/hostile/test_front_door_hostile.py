@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import os
 import signal
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -298,21 +299,37 @@ async def test_a_fan_gone_before_its_unknown_match_is_read_logs_no_traceback(
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
 
 
+@contextlib.asynccontextmanager
+async def served_on_redis(
+    tmp_path: Path, prefix: str, cap: int,
+) -> AsyncIterator[tuple[RedisServer, aiohttp.web.Application, int]]:
+    """The app on a redis-server of its own (per-address cap on: openings wait on Redis),
+    listening as `scoreboard serve` does with at most `cap` connections open."""
+    require_redis()
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    app = create_app(redis_settings(redis.url, prefix, max_connections_per_client=5))
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    assert runner.server is not None
+    listener = await listen(connection_guard(app, runner.server, cap), "127.0.0.1", 0)
+    try:
+        yield redis, app, listener.sockets[0].getsockname()[1]
+    finally:
+        if redis.process is not None:
+            redis.process.send_signal(signal.SIGCONT)
+        listener.close()
+        await runner.cleanup()
+        redis.stop()
+
+
 async def test_openings_waiting_on_redis_count_toward_max_connections(tmp_path: Path) -> None:
     """In Redis mode a front-door opening waits for Redis to count its address: meanwhile it
     is still an open connection, so the cap holds (the next one is 503), and each opens once
     Redis answers."""
-    require_redis()
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    app = create_app(redis_settings(redis.url, "pending:", max_connections_per_client=5))
-    runner = aiohttp.web.AppRunner(app)
-    await runner.setup()
-    assert runner.server is not None and redis.process is not None
-    listener = await listen(connection_guard(app, runner.server, 3), "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    fans = []
-    try:
+    fans: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    async with served_on_redis(tmp_path, "pending:", cap=3) as (redis, _, port):
+        assert redis.process is not None
         redis.process.send_signal(signal.SIGSTOP)  # every opening now waits on Redis
         for _ in range(3):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -325,14 +342,8 @@ async def test_openings_waiting_on_redis_count_toward_max_connections(tmp_path: 
         for reader, _ in fans:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
             assert head.startswith(b"HTTP/1.1 101 "), head
-    finally:
-        if redis.process is not None:
-            redis.process.send_signal(signal.SIGCONT)
         for _, writer in fans:
             writer.close()
-        listener.close()
-        await runner.cleanup()
-        redis.stop()
 
 
 async def test_a_fault_in_an_opening_that_waited_on_redis_gets_the_fan_opened_by_the_route(
@@ -346,19 +357,7 @@ async def test_a_fault_in_an_opening_that_waited_on_redis_gets_the_fan_opened_by
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(front_module, "server_connection", broken)
-    require_redis()
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    app = create_app(redis_settings(redis.url, "fault:", max_connections_per_client=5))
-    runner = aiohttp.web.AppRunner(app)
-    await runner.setup()
-    assert runner.server is not None
-    listener = await listen(connection_guard(app, runner.server, 100), "127.0.0.1", 0)
-    try:
-        reader, writer = await opened(listener.sockets[0].getsockname()[1], upgrade())
+    async with served_on_redis(tmp_path, "fault:", cap=100) as (_, app, port):
+        reader, writer = await opened(port, upgrade())
         assert app[FRONT_DOOR_KEY].opened == 0
         writer.close()
-    finally:
-        listener.close()
-        await runner.cleanup()
-        redis.stop()

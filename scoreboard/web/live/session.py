@@ -149,13 +149,12 @@ class LiveSession:
             pump.cancel()
 
     async def close(self) -> None:
-        self._stopped = True
-        self._fast = None
-        self._hub.unsubscribe(self, self._topics)
-        self._topics.clear()
+        """`discard`, then wait for a pump it cancelled to end."""
         pump = self._pump
-        if pump is not None and not pump.done():
-            pump.cancel()
+        running = pump is not None and not pump.done()
+        self.discard()
+        if running:
+            assert pump is not None
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
 
