@@ -234,18 +234,7 @@ class FrontDoor(asyncio.Protocol):
         guard = self._guard
         transport = self.transport
         assert transport is not None and guard.front is not None
-        try:
-            kept = guard.front(transport, data, self._to_aiohttp)
-        except Exception:
-            # A fault of ours: the fan still gets an answer, from aiohttp's route, while the
-            # socket is still this door's; else the connection ends (the client reconnects).
-            log.exception("the /ws front door failed on a new connection")
-            if transport.get_protocol() is self:
-                self._to_aiohttp(data)
-            else:
-                transport.abort()
-            return
-        if kept:
+        if guard.front(transport, data, self._to_aiohttp):  # a fault of its own included
             if transport.get_protocol() is self:
                 # Opening once Redis answers (front.py): still an open connection, counted
                 # until the fan takes it over; its request came in time (no 408).

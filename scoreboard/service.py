@@ -135,14 +135,15 @@ class ScoreService:
     async def _read(self, match_id: str) -> tuple[Match, MatchState]:
         """store.get, remembering the match (see `_known`)."""
         match, state = await self.store.get(match_id)
-        if self._known.get(match_id) != match:
-            self._learn(match)
+        self._learn(match)
         return match, state
 
     def _learn(self, match: Match) -> None:
         """`match` is the store's now; a match of the same id made again after its log was
         lost (another created_at: another epoch) makes what is held of the old one go."""
         held = self._known.get(match.id)
+        if held is match or held == match:
+            return  # the usual case, per commit and per read: nothing new
         if held is not None and held.created_at != match.created_at:
             self.history.forget(match.id)
             self._snapshots.pop(match.id, None)
@@ -188,12 +189,11 @@ class ScoreService:
         bridge). A fan ahead of what this process has seen, on another epoch, or further
         behind than the history reaches goes to the store.
         """
-        match = self._known.get(match_id)
-        latest = self.history.latest(match_id)
-        if match is None or latest is None or since > latest:
+        held = self._held(match_id)
+        if held is None:
             return None
-        current = match_epoch(match.created_at)
-        if epoch is not None and epoch != current:
+        current, latest = held
+        if since > latest or (epoch is not None and epoch != current):
             return None
         frames = self.history.since(match_id, since)
         if frames is None:
@@ -204,15 +204,23 @@ class ScoreService:
         """The snapshot this process built last, when it is still the match as of the latest
         frame it has published (and the same watching count): the same argument as for
         `_resume_from_memory`, anything newer reaches the fan live. Else None (the store)."""
-        match = self._known.get(match_id)
+        held = self._held(match_id)
         cached = self._snapshots.get(match_id)
-        latest = self.history.latest(match_id)
-        if match is None or cached is None or latest is None:
+        if held is None or cached is None:
             return None
-        current = match_epoch(match.created_at)
+        current, latest = held
         if cached[:3] != (current, latest, self.watching(match_id)):
             return None
         return CatchUp(cached[3], [], latest, current)
+
+    def _held(self, match_id: str) -> tuple[str, int] | None:
+        """(epoch, seq of the newest frame) of a match this process knows and holds frames
+        of, else None: what a catch-up from memory starts from."""
+        match = self._known.get(match_id)
+        latest = self.history.latest(match_id)
+        if match is None or latest is None:
+            return None
+        return match_epoch(match.created_at), latest
 
     async def _rebuild(self, key: tuple[str, int], match: Match) -> list[Frame] | None:
         """The frames of a match's log up to a seq, rebuilt from the store and kept in the
@@ -262,9 +270,7 @@ class ScoreService:
         """
         match_id = committed.match.id
         self._used[match_id] = True
-        held = self._known.get(match_id)
-        if held is not committed.match and held != committed.match:
-            self._learn(committed.match)
+        self._learn(committed.match)
         if committed.match.private:
             self.private_matches.add(match_id)
         for event, state in zip(committed.acceptance.new_events, committed.acceptance.after):

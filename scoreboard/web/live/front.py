@@ -143,10 +143,18 @@ class LiveFrontDoor:
     def open(self, transport: asyncio.Transport, data: bytes, to_aiohttp: ToAiohttp) -> bool:
         """Open a fan from `data`, the connection's first read; False leaves it to aiohttp.
 
-        True means the connection is the live edge's from now on: open already, or (a shared
-        per-address cap, in Redis mode) opening once Redis answers, and handed to aiohttp
-        with `to_aiohttp` if refused then.
+        True means the connection is dealt with: open already, or (a shared per-address cap,
+        in Redis mode) opening once Redis answers and handed to aiohttp with `to_aiohttp` if
+        refused then, or (a fault of ours) handed to aiohttp at once (`_after_fault`).
         """
+        door = transport.get_protocol()
+        try:
+            return self._open(transport, data, to_aiohttp)
+        except Exception:
+            _after_fault(transport, door, data, to_aiohttp)
+            return True
+
+    def _open(self, transport: asyncio.Transport, data: bytes, to_aiohttp: ToAiohttp) -> bool:
         head = read_upgrade(data)
         if head is None:
             return False
@@ -202,14 +210,7 @@ class LiveFrontDoor:
         try:
             self._accept(transport, slot, *opening)
         except Exception:
-            # A fault of ours, as listener.FrontDoor handles it for an opening at once: the
-            # route answers while the socket is still the door's; else the connection ends.
-            log.exception("the /ws front door failed on a new connection")
-            if transport.get_protocol() is not door:
-                transport.abort()
-                return
-            transport.resume_reading()
-            to_aiohttp(data)
+            _after_fault(transport, door, data, to_aiohttp)
             return
         transport.resume_reading()
 
@@ -232,6 +233,18 @@ class LiveFrontDoor:
         fan.opened(head.query.get("token"), matches, since, fields)
         if head.tail:
             connection.data_received(head.tail)  # a first message sent right behind the request
+
+
+def _after_fault(transport: asyncio.Transport, door: object, data: bytes, to_aiohttp: ToAiohttp) -> None:
+    """A fault of ours while opening: the fan still gets an answer, from aiohttp's route, while
+    the socket is still the door's; else (a fan had taken it) the connection ends and the
+    client reconnects."""
+    log.exception("the /ws front door failed on a new connection")
+    if transport.get_protocol() is door:
+        transport.resume_reading()
+        to_aiohttp(data)
+    else:
+        transport.abort()
 
 
 # Openings waiting on Redis for their per-address place (the loop keeps only weak references).

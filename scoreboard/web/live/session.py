@@ -119,6 +119,11 @@ class LiveSession:
         """A WebSocket whose opening is under way: keep the latest notice for `write_to`."""
         self._held_notice = True
 
+    def _sent_cursor(self) -> str | None:
+        """The cursor id to send with a message: SSE's (its event id), none for a WebSocket,
+        whose client keeps its own cursors."""
+        return self.cursor_id() if self._epochs is not None else None
+
     def write_to(self, transport: Transport) -> None:
         """Event frames may go straight to this WebSocket transport (see `try_write`); a
         notice held during the opening goes out now."""
@@ -304,7 +309,7 @@ class LiveSession:
                         await self._fill_gap(frame.match_id)
                     if self._should_send(frame):
                         self._cursors[frame.match_id] = frame.seq
-                        await self._send(frame.text, "event", self.cursor_id() if self._epochs is not None else None)
+                        await self._send(frame.text, "event", self._sent_cursor())
                         if self._stopped:
                             return
                         self._until_sample -= 1
@@ -344,14 +349,13 @@ class LiveSession:
         """A snapshot, then the frames past the fan's cursor, moving the cursor as they go."""
         if self._epochs is not None and catch_up.epoch:
             self._epochs[match_id] = catch_up.epoch
-        ids = self._epochs is not None  # only SSE sends a cursor id with each message
         if catch_up.snapshot is not None:
             self._cursors[match_id] = catch_up.seq
-            await self._send(catch_up.snapshot, "snapshot", self.cursor_id() if ids else None)
+            await self._send(catch_up.snapshot, "snapshot", self._sent_cursor())
         for frame in catch_up.frames:
             if frame.seq > self._cursors.get(match_id, -1):
                 self._cursors[match_id] = frame.seq
-                await self._send(frame.text, "event", self.cursor_id() if ids else None)
+                await self._send(frame.text, "event", self._sent_cursor())
 
     def _sampled(self, frame: Frame) -> None:
         self._until_sample = self._sample_every
