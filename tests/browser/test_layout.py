@@ -196,8 +196,12 @@ def test_header_stays_one_line_in_every_connection_state(
         # Live first: a connection that opens late (a loaded machine) would overwrite the state set below.
         expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         if state != "live":
-            # The states a real outage walks through (test_restart.py drives them for real).
-            page.evaluate("([state]) => window.scoreboardFeed._setState(state, {retryInMs: 9400})", [state])
+            # The states a real outage walks through (test_restart.py drives them for real). The
+            # feed stops first: any message still arriving (a "watching" count) means live again.
+            page.evaluate("""([state]) => {
+                window.scoreboardFeed.stop();
+                window.scoreboardFeed._setState(state, {retryInMs: 9400});
+            }""", [state])
         expect(page.locator("#conn")).to_have_attribute("data-state", state)
         assert header_problems(page) == []
         assert overflow_problems(page, (".site-header",)) == []
