@@ -49,6 +49,18 @@ async def next_watching(ws: Any, timeout: float = 3.0) -> dict[str, Any]:
     return message
 
 
+async def told_until(ws: Any, count: int) -> dict[str, Any]:
+    """Watching messages up to the one that says `count`. A count taken while fans were still
+    joining may come first (1, then 2), but each message says a new, higher number: one
+    message per change, none past what the API says."""
+    counts: list[int] = []
+    while not counts or counts[-1] != count:
+        message = await next_watching(ws)
+        counts.append(message["count"])
+        assert counts == sorted(set(counts)) and counts[-1] <= count, counts
+    return message
+
+
 async def test_websocket_and_sse_fans_are_counted_and_told(client: Any) -> None:
     """Two WebSocket fans and one SSE fan: the API says 3, each WebSocket fan is sent 3, and
     the SSE fan gets it as an unnamed message without an id (its resume cursor stays). The
@@ -63,10 +75,7 @@ async def test_websocket_and_sse_fans_are_counted_and_told(client: Any) -> None:
         assert snapshot["event"] == "snapshot"
         await until_watching(client, 3)
         for ws in (first, second):
-            # One message per change: 2 may come first if the SSE fan joined after a count.
-            message = await next_watching(ws)
-            if message["count"] == 2:
-                message = await next_watching(ws)
+            message = await told_until(ws, 3)
             assert message == {"type": "watching", "match_id": "arg-fra", "count": 3}
         seen = await read_sse_event(stream)
         while json.loads(seen["data"])["count"] != 3:

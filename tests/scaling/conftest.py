@@ -21,19 +21,25 @@ RECEIVE_TIMEOUT = 5.0
 
 
 class Fan:
-    """One WebSocket subscriber; every receive has a timeout."""
+    """One WebSocket subscriber; every receive has a timeout. Fan counts (`watching`, sent
+    whenever the number on a match changes, at times no test controls) are passed over unless
+    asked for, as `support.receive_json` does."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
 
-    async def receive(self, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
-        message = await self.ws.receive(timeout=timeout)
-        assert message.type == aiohttp.WSMsgType.TEXT, f"not a text frame: {message}"
-        return json.loads(message.data)
+    async def receive(self, timeout: float = RECEIVE_TIMEOUT, *, watching: bool = False) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.ws.receive()
+                assert message.type == aiohttp.WSMsgType.TEXT, f"not a text frame: {message}"
+                frame = json.loads(message.data)
+                if watching or frame["type"] != "watching":
+                    return frame
 
     async def until(self, kind: str, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
         while True:
-            message = await self.receive(timeout)
+            message = await self.receive(timeout, watching=kind == "watching")
             if message["type"] == kind:
                 return message
 
@@ -47,10 +53,10 @@ class Fan:
         return received
 
     async def assert_silent(self, timeout: float = 0.5) -> None:
-        """Nothing more arrives within `timeout`."""
+        """Nothing but fan counts arrives within `timeout`."""
         try:
-            message = await self.ws.receive(timeout=timeout)
-        except asyncio.TimeoutError:
+            message = await self.receive(timeout)
+        except TimeoutError:
             return
         raise AssertionError(f"unexpected frame: {message}")
 
