@@ -76,20 +76,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 20.0) -> None:
-    """Return once GET `url` answers 200; RuntimeError with the server's log when the process
-    exits first or nothing answers within `timeout` seconds."""
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 20.0,
+                       log_from: int = 0) -> None:
+    """Return once GET `url` answers 200 and the process's own log (past byte `log_from`) says
+    it listens: free_port's pick is no reservation, and another test's server that got the same
+    port must not pass for this one. RuntimeError with the server's log when the process exits
+    first or it is not serving within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early ({process.returncode}):\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
+                if response.status == 200 and SERVING in log_since(log_path, log_from):
                     return
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer in {timeout}s:\n{log_path.read_text()}")
+
+
+SERVING = "scoreboard serving on http"   # the line a server logs once it listens (server.py)
+PORT_TAKEN = "address already in use"   # its log when the port is taken, lower-cased
+
+
+def log_since(log_path: Path, offset: int) -> str:
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
 
 
 @dataclass
@@ -105,6 +119,7 @@ class ServerProcess:
     api_key: str = KEY
     command: tuple[str, ...] = (sys.executable, "-m", "scoreboard")
     cwd: Path = ROOT
+    started: bool = False   # once it has served, a restart keeps its port
 
     @property
     def url(self) -> str:
@@ -122,19 +137,29 @@ class ServerProcess:
 
                 resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
 
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--db", str(self.db), "--api-keys", self.api_key, *extra],
-                cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-                preexec_fn=limit_open_files if open_files is not None else None,
-            )
-        try:
-            wait_until_serving(f"{self.url}/healthz", self.process, self.log_path, timeout)
-        except RuntimeError:
-            self.stop()
-            raise
+        for attempt in range(3):
+            log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                     "--db", str(self.db), "--api-keys", self.api_key, *extra],
+                    cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                    preexec_fn=limit_open_files if open_files is not None else None,
+                )
+            try:
+                wait_until_serving(f"{self.url}/healthz", self.process, self.log_path, timeout, log_from)
+            except RuntimeError:
+                self.stop()
+                # Another test's server bound this port between free_port() and here: a first
+                # start moves to another free port (a restart must keep its own).
+                port_taken = PORT_TAKEN in log_since(self.log_path, log_from).lower()
+                if self.started or not port_taken or attempt == 2:
+                    raise
+                self.port = free_port()
+                continue
+            self.started = True
+            return
 
     def stop(self, sig: int = 15, timeout: float = 30.0) -> int:
         """Signal it (SIGTERM by default) and return its exit code; killed if it hangs."""
