@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import aiohttp
 import pytest
 
 from redis_server import RedisServer, require_redis
-from support import ServiceTestServer
+from support import ServiceTestServer, receive_json
 from scoreboard.settings import FIELDS, Settings
 from scoreboard.web.app import create_app
 
@@ -23,19 +22,13 @@ RECEIVE_TIMEOUT = 5.0
 class Fan:
     """One WebSocket subscriber; every receive has a timeout. Fan counts (`watching`, sent
     whenever the number on a match changes, at times no test controls) are passed over unless
-    asked for, as `support.receive_json` does."""
+    asked for (`support.receive_json`)."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
 
     async def receive(self, timeout: float = RECEIVE_TIMEOUT, *, watching: bool = False) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                message = await self.ws.receive()
-                assert message.type == aiohttp.WSMsgType.TEXT, f"not a text frame: {message}"
-                frame = json.loads(message.data)
-                if watching or frame["type"] != "watching":
-                    return frame
+        return await receive_json(self.ws, timeout, watching=watching)
 
     async def until(self, kind: str, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
         while True:
